@@ -1,0 +1,193 @@
+"""`python -m benchmark <command>`: the steps every Snakemake rule calls (and that can be run by hand)."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def _config(args):
+    from benchmark.config import load_config
+
+    return load_config(args.config)
+
+
+def cmd_prepare(args):
+    from benchmark import data
+
+    data.prepare(_config(args), args.dataset, args.out)
+
+
+def cmd_embed_reports(args):
+    from benchmark import paths, runtime
+    from benchmark.data.store import load_store
+    from benchmark.io import atomic_path
+    from benchmark.text import embed_texts
+
+    config = _config(args)
+    runtime.setup(args.threads)
+    store = load_store(paths.dataset_dir(config, config["pretrain"]["dataset"]))
+    emb = embed_texts(config["pretrain"]["text_model"], store.records["report"].tolist(), paths.text_cache(config),
+                      device=str(runtime.pick_device(config["device"])))
+    with atomic_path(args.out) as tmp:
+        with open(tmp, "wb") as f:
+            np.save(f, emb)
+
+
+def cmd_pretrain(args):
+    from benchmark.method import selected
+    from benchmark.pretrain import pretrain
+
+    config = _config(args)
+    pretrain(config, selected(config)[args.method], args.seed, args.out, args.threads)
+
+
+def _provenance(config, args, spec, data, t0, train_info):
+    from benchmark import runtime
+    from benchmark.config import config_hash
+    from benchmark.evaluate import split_sizes
+
+    return {"method": args.method, "title": spec.title, "seed": args.seed, "task": args.task,
+            "preset": config["preset"], "split_sizes": split_sizes(data), "classes": data.classes,
+            "provenance": {"text_model": train_info.get("text_model") or config["pretrain"]["text_model"],
+                           "config_hash": config_hash({"config": config, "method": spec.config}),
+                           "pretrain_run_hash": train_info["run_hash"], "commit": runtime.code_commit(),
+                           "pretrain_device": train_info["device"], "pretrain_epochs": train_info["epochs"],
+                           "pretrain_wall_seconds": train_info["wall_seconds"],
+                           "eval_device": runtime.device_name(runtime.pick_device(config["device"])),
+                           "eval_wall_seconds": round(time.time() - t0, 2)}}
+
+
+def _setup_eval(args):
+    from benchmark import paths, runtime
+    from benchmark.data.store import load_store
+    from benchmark.evaluate import task_data
+    from benchmark.io import read_json
+    from benchmark.method import selected
+
+    config = _config(args)
+    runtime.setup(args.threads, args.seed)
+    spec = selected(config)[args.method]
+    task = config["tasks"][args.task]
+    store = load_store(paths.dataset_dir(config, task["dataset"]))
+    train_info = read_json(paths.pretrain_dir(config, args.method, args.seed) / "train_log.json")
+    return config, spec, task, store, task_data(store, task, args.task), train_info
+
+
+def cmd_features(args):
+    from benchmark import paths, runtime
+    from benchmark.encoders import ResNet18_1D
+    from benchmark.evaluate import embed, load_weights
+    from benchmark.io import atomic_path
+
+    config, spec, task, store, data, _ = _setup_eval(args)
+    device = runtime.pick_device(config["device"])
+    encoder = ResNet18_1D().to(device)
+    load_weights(encoder, paths.pretrain_dir(config, args.method, args.seed) / "encoder.safetensors",
+                 f"the {args.method} encoder")
+    feats = embed(encoder, store.signals, data.rows, device, config["evaluation"]["batch_size"])
+    with atomic_path(args.out) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, features=feats, rows=data.rows)
+
+
+def cmd_linear(args):
+    from benchmark.errors import BenchmarkError
+    from benchmark.evaluate import linear_probe
+    from benchmark.io import write_json
+
+    t0 = time.time()
+    config, spec, task, store, data, train_info = _setup_eval(args)
+    saved = np.load(args.features)
+    if not np.array_equal(saved["rows"], data.rows):
+        raise BenchmarkError(f"{args.features} was extracted for other records than task {args.task} now selects; "
+                         "delete it and re-run")
+    metrics = linear_probe(saved["features"], data, config["evaluation"]["c_grid"])
+    write_json(args.out, {**_provenance(config, args, spec, data, t0, train_info), "kind": "linear", "metrics": metrics})
+
+
+def cmd_zeroshot(args):
+    from benchmark import paths, runtime
+    from benchmark.evaluate import embed, load_weights, zero_shot_metrics, zero_shot_scores
+    from benchmark.io import write_json
+    from benchmark.pretrain import build_method
+    from benchmark.text import embed_texts
+
+    t0 = time.time()
+    config, spec, task, store, data, train_info = _setup_eval(args)
+    if not spec.cls.zero_shot:
+        raise SystemExit(f"error: method {args.method} has no ECG-text space; it takes no zero-shot evaluation")
+    device = runtime.pick_device(config["device"])
+    method = build_method(spec, train_info["text_dim"], train_info["sampling_rate"]).to(device)
+    load_weights(method, paths.pretrain_dir(config, args.method, args.seed) / "model.safetensors", f"method {args.method}")
+    test = data.split == "test"
+    prompts = [config["evaluation"]["prompt"].format(task["prompt_names"][c]) for c in data.classes]
+    prompt_emb = embed_texts(train_info["text_model"], prompts, paths.text_cache(config), device=str(device))
+    import torch
+
+    with torch.no_grad():
+        text_space = method.embed_text(torch.from_numpy(prompt_emb).to(device)).float().cpu().numpy()
+    ecg_space = embed(method.embed_ecg, store.signals, data.rows[test], device, config["evaluation"]["batch_size"])
+    metrics = zero_shot_metrics(data.y[test], zero_shot_scores(ecg_space, text_space), data.classes)
+    metrics["prompts"] = prompts
+    write_json(args.out, {**_provenance(config, args, spec, data, t0, train_info), "kind": "zeroshot",
+                          "metrics": metrics})
+
+
+def cmd_leaderboard(args):
+    from benchmark import leaderboard
+    from benchmark.method import selected
+
+    config = _config(args)
+    specs = selected(config)
+    leaderboard.write(config, list(specs), {n: s.title for n, s in specs.items()}, args.out)
+
+
+def cmd_methods(args):
+    from benchmark.method import discover
+
+    for name, spec in discover().items():
+        flags = [f for f, on in (("text", spec.cls.needs_text), ("zero-shot", spec.cls.zero_shot),
+                                 ("untrained", not spec.config["trains"])) if on]
+        print(f"{name:14s} {spec.title:14s} {spec.cls.paper}  [{', '.join(flags)}]")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmark", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def add(name, fn, *extra):
+        sp = sub.add_parser(name)
+        sp.set_defaults(fn=fn)
+        if name != "methods":
+            sp.add_argument("--config", required=True, help="preset YAML or the resolved config JSON")
+            sp.add_argument("--threads", type=int, default=None)
+        for arg in extra:
+            sp.add_argument(f"--{arg}", required=True, type=int if arg == "seed" else str)
+        return sp
+
+    add("prepare", cmd_prepare, "dataset", "out")
+    add("embed-reports", cmd_embed_reports, "out")
+    add("pretrain", cmd_pretrain, "method", "seed", "out")
+    add("features", cmd_features, "method", "seed", "task", "out")
+    add("linear", cmd_linear, "method", "seed", "task", "features", "out")
+    add("zeroshot", cmd_zeroshot, "method", "seed", "task", "out")
+    add("leaderboard", cmd_leaderboard, "out")
+    add("methods", cmd_methods)
+    args = p.parse_args(argv)
+
+    from benchmark.errors import BenchmarkError
+
+    try:
+        args.fn(args)
+    except BenchmarkError as e:
+        print(f"error ({args.command}): {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""Preset configs: loading, schema validation (the same schema Snakemake validates with) and hashing."""
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import yaml
+
+from benchmark.errors import ConfigError
+from benchmark.io import stable_hash
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CONFIG_SCHEMA = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
+
+
+def read_yaml(path: str | Path) -> dict:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path} is not valid YAML: {e}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a mapping of settings, found {type(data).__name__}")
+    return data
+
+
+def validate(config: dict, schema_path: str | Path, where: str) -> dict:
+    """Validate against a JSON schema (YAML file), filling in defaults; errors name the offending key."""
+    import jsonschema
+
+    schema = read_yaml(schema_path)
+    config = copy.deepcopy(config)
+    validator_cls = jsonschema.validators.validator_for(schema)
+
+    def set_defaults(validator, properties, instance, schema):  # the jsonschema FAQ's default-filling validator
+        for prop, sub in properties.items():
+            if isinstance(instance, dict) and "default" in sub:
+                instance.setdefault(prop, copy.deepcopy(sub["default"]))
+        yield from validator_cls.VALIDATORS["properties"](validator, properties, instance, schema)
+
+    filling = jsonschema.validators.extend(validator_cls, {"properties": set_defaults})
+    errors = sorted(filling(schema).iter_errors(config), key=lambda e: list(e.path))
+    if errors:
+        lines = [f"  {'.'.join(map(str, e.path)) or '(top level)'}: {e.message}" for e in errors[:10]]
+        raise ConfigError(f"{where} does not match its schema ({schema_path}):\n" + "\n".join(lines))
+    return config
+
+
+def check_references(config: dict) -> None:
+    """Cross-key checks a JSON schema cannot express."""
+    datasets, tasks = config["datasets"], config["tasks"]
+    if config["pretrain"]["dataset"] not in datasets:
+        raise ConfigError(f"pretrain.dataset is {config['pretrain']['dataset']!r}, which is not among datasets: "
+                          f"{sorted(datasets)}")
+    for name, task in tasks.items():
+        if task["dataset"] not in datasets:
+            raise ConfigError(f"tasks.{name}.dataset is {task['dataset']!r}, not among datasets: {sorted(datasets)}")
+        missing = [c for c in task["classes"] if c not in task.get("prompt_names", {})]
+        if name in config["evaluation"]["zeroshot_tasks"] and missing:
+            raise ConfigError(f"tasks.{name}.prompt_names lacks {missing}: zero-shot needs a phrase per class")
+    for kind in ("linear_tasks", "zeroshot_tasks"):
+        unknown = [t for t in config["evaluation"][kind] if t not in tasks]
+        if unknown:
+            raise ConfigError(f"evaluation.{kind} names {unknown}, which are not defined under tasks: {sorted(tasks)}")
+
+
+def load_config(path: str | Path, overrides: dict | None = None) -> dict:
+    """A preset (YAML) or a resolved config (JSON written by the Snakefile), validated and complete."""
+    path = Path(path)
+    config = json.loads(path.read_text()) if path.suffix == ".json" else read_yaml(path)
+    config.update(overrides or {})
+    config = validate(config, CONFIG_SCHEMA, f"config {path}")
+    check_references(config)
+    return config
+
+
+def config_hash(obj) -> str:
+    return stable_hash(obj)

@@ -1,0 +1,54 @@
+"""The shared ECG encoder: ResNet18-1D as used by MERL/ETP (DESIGN.md, "Reference facts").
+
+Stem Conv1d(12->64, k7, s2, p3) + BN + ReLU (no max-pool), BasicBlocks [2, 2, 2, 2] with 64/128/256/512
+channels and strides 1/2/2/2, global average pool -> 512. Every method uses this exact network so that
+Table 1 compares pre-training objectives, not architectures.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class BasicBlock1d(nn.Module):
+    def __init__(self, c_in: int, c_out: int, stride: int):
+        super().__init__()
+        self.conv1 = nn.Conv1d(c_in, c_out, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm1d(c_out)
+        self.conv2 = nn.Conv1d(c_out, c_out, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm1d(c_out)
+        self.shortcut = nn.Identity()
+        if stride != 1 or c_in != c_out:
+            self.shortcut = nn.Sequential(nn.Conv1d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm1d(c_out))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = torch.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return torch.relu(out + self.shortcut(x))
+
+
+class ResNet18_1D(nn.Module):
+    """(B, leads, T) -> (B, 512). `feature_map` gives the (B, 512, T/16) temporal features."""
+
+    out_dim = 512
+    stride = 16  # total temporal down-sampling of the feature map
+
+    def __init__(self, in_leads: int = 12):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv1d(in_leads, 64, 7, 2, 3, bias=False), nn.BatchNorm1d(64), nn.ReLU(inplace=True))
+        layers, c_in = [], 64
+        for c_out, stride in [(64, 1), (128, 2), (256, 2), (512, 2)]:
+            layers.append(nn.Sequential(BasicBlock1d(c_in, c_out, stride), BasicBlock1d(c_out, c_out, 1)))
+            c_in = c_out
+        self.layers = nn.Sequential(*layers)
+        for m in self.modules():
+            if isinstance(m, nn.Conv1d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+
+    def feature_map(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 3:
+            raise ValueError(f"ECG encoder expects (batch, leads, time), got shape {tuple(x.shape)}")
+        return self.layers(self.stem(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.feature_map(x).mean(dim=-1)

@@ -1,0 +1,162 @@
+"""The one training loop every method uses.
+
+Per epoch: a seeded permutation of the pre-training split, batches read from the memory-mapped store,
+`method.training_step`, an optimiser step and the method's `on_step_end` hook; after each epoch the loss is
+logged and a checkpoint written (atomically), so a killed run resumes at the next epoch with the same data
+order and random state. At the end the encoder (and the whole method, heads included) is exported as
+safetensors; train_log.json is written last and marks the run finished.
+"""
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import save_file
+from tqdm import tqdm
+
+from benchmark import paths, runtime
+from benchmark.config import config_hash
+from benchmark.data.store import load_store
+from benchmark.encoders import ResNet18_1D
+from benchmark.errors import BenchmarkError, TrainingDiverged
+from benchmark.io import atomic_path, write_json
+from benchmark.method import MethodSpec
+
+CHECKPOINT = "checkpoint.pt"
+
+
+def build_method(spec: MethodSpec, text_dim: int | None, sampling_rate: int, epochs: int = 0,
+                 steps_per_epoch: int = 0):
+    cfg = dict(spec.config["params"], sampling_rate=sampling_rate, epochs=epochs, steps_per_epoch=steps_per_epoch)
+    if spec.cls.needs_text:
+        cfg["text_dim"] = text_dim
+    return spec.cls(ResNet18_1D(), cfg)
+
+
+def build_optimizer(params, opt: dict) -> torch.optim.Optimizer:
+    kw = dict(lr=opt["lr"], weight_decay=opt["weight_decay"])
+    if opt["name"] == "adam":
+        return torch.optim.Adam(params, betas=tuple(opt.get("betas", (0.9, 0.999))), **kw)
+    if opt["name"] == "adamw":
+        return torch.optim.AdamW(params, betas=tuple(opt.get("betas", (0.9, 0.999))), **kw)
+    return torch.optim.SGD(params, momentum=opt["momentum"], **kw)
+
+
+def build_schedule(optimizer, sched: dict, steps_per_epoch: int, epochs: int):
+    """Per-step multiplier: constant, or linear warm-up then cosine decay to zero."""
+    total = max(1, steps_per_epoch * epochs)
+    warmup = int(sched.get("warmup_epochs", 0) * steps_per_epoch)
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        if sched["name"] == "cosine":
+            return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
+        return 1.0
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def epoch_batches(n: int, batch_size: int, seed: int, epoch: int) -> list[np.ndarray]:
+    """Positions 0..n-1 in a (seed, epoch)-determined order, cut into full batches (contrastive losses need
+    batch-mates, so a short last batch is dropped; all records are seen across epochs)."""
+    order = np.random.default_rng([seed, epoch]).permutation(n)
+    bs = min(batch_size, n)
+    return [np.sort(order[i:i + bs]) for i in range(0, n - bs + 1, bs)]
+
+
+def pretrain(config: dict, spec: MethodSpec, seed: int, out_dir: str | Path, threads: int | None = None) -> dict:
+    out_dir = Path(out_dir)
+    runtime.setup(threads, seed)
+    device = runtime.pick_device(config["device"])
+    t0 = time.time()
+    store = load_store(paths.dataset_dir(config, config["pretrain"]["dataset"]))
+    idx = store.indices("train")
+    text = None
+    if spec.cls.needs_text:
+        text = np.load(paths.report_embeddings(config), mmap_mode="r")
+        if text.shape[0] != len(store):
+            raise BenchmarkError(f"{paths.report_embeddings(config)} has {text.shape[0]} rows but the dataset has "
+                                 f"{len(store)} records; delete it and re-run")
+        empty = store.records["report"].iloc[idx].str.strip() == ""
+        idx = idx[~empty.to_numpy()]  # a record without a report cannot be aligned with text
+    patients = torch.as_tensor(store.records["patient_id"].factorize()[0])
+    batch_size = spec.config.get("batch_size", config["pretrain"]["batch_size"])
+    epochs = config["pretrain"]["epochs"] if spec.config["trains"] else 0
+    if epochs and len(idx) < 2:
+        raise BenchmarkError(f"{spec.name}: the pre-training split has {len(idx)} usable records; need at least 2")
+    steps_per_epoch = len(epoch_batches(len(idx), batch_size, seed, 0)) if epochs else 0
+    method = build_method(spec, text.shape[1] if text is not None else None, store.meta["sampling_rate"],
+                          epochs, steps_per_epoch).to(device)
+    trainable = [p for p in method.parameters() if p.requires_grad]
+    optimizer = build_optimizer(trainable, spec.config["optimizer"])
+    scheduler = build_schedule(optimizer, spec.config["schedule"], steps_per_epoch, epochs)
+    run_hash = config_hash({"method": spec.config, "pretrain": config["pretrain"], "data": config["data"],
+                            "dataset": config["datasets"][config["pretrain"]["dataset"]], "seed": seed})
+    use_amp = config["amp"] and device.type == "cuda"
+
+    log, start = [], 0
+    ckpt_path = out_dir / CHECKPOINT
+    if ckpt_path.exists():
+        ckpt = torch.load(ckpt_path, map_location=device, weights_only=False)
+        if ckpt["run_hash"] == run_hash:
+            method.load_state_dict(ckpt["method"])
+            optimizer.load_state_dict(ckpt["optimizer"])
+            scheduler.load_state_dict(ckpt["scheduler"])
+            torch.set_rng_state(ckpt["torch_rng"])
+            log, start = ckpt["log"], ckpt["epoch"]
+            print(f"[{spec.name} seed {seed}] resuming after epoch {start}/{epochs} from {ckpt_path}")
+        else:
+            print(f"[{spec.name} seed {seed}] {ckpt_path} belongs to another configuration; starting afresh")
+
+    for epoch in range(start, epochs):
+        method.train()
+        losses = []
+        bar = tqdm(epoch_batches(len(idx), batch_size, seed, epoch), desc=f"{spec.name} s{seed} epoch {epoch + 1}/{epochs}",
+                   mininterval=2.0, leave=False)
+        for step, pos in enumerate(bar):
+            rows = idx[pos]
+            batch = {"ecg": torch.from_numpy(np.ascontiguousarray(store.signals[rows])).to(device, non_blocking=True),
+                     "patient": patients[rows].to(device)}
+            if text is not None:
+                batch["text_emb"] = torch.from_numpy(np.ascontiguousarray(text[rows])).to(device)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+                loss = method.training_step(batch)
+            if not torch.isfinite(loss):
+                raise TrainingDiverged(
+                    f"method {spec.name} (seed {seed}): loss is {loss.item()} at epoch {epoch + 1}, step {step + 1}; "
+                    f"lower optimizer.lr in methods/{spec.name}/config.yaml or check the method's loss. "
+                    f"The checkpoint of epoch {epoch} is kept in {out_dir}")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            method.on_step_end(epoch * steps_per_epoch + step, epochs * steps_per_epoch)
+            losses.append(loss.item())
+            bar.set_postfix(loss=f"{losses[-1]:.4f}")
+        log.append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "lr": scheduler.get_last_lr()[0],
+                    "seconds": round(time.time() - t0, 1)})
+        print(f"[{spec.name} seed {seed}] epoch {epoch + 1}/{epochs} loss {log[-1]['loss']:.4f}")
+        with atomic_path(ckpt_path) as tmp:
+            torch.save({"epoch": epoch + 1, "method": method.state_dict(), "optimizer": optimizer.state_dict(),
+                        "scheduler": scheduler.state_dict(), "torch_rng": torch.get_rng_state(), "log": log,
+                        "run_hash": run_hash}, tmp)
+
+    method.cpu()
+    with atomic_path(out_dir / "encoder.safetensors") as tmp:
+        save_file({k: v.contiguous() for k, v in method.encoder.state_dict().items()}, str(tmp))
+    with atomic_path(out_dir / "model.safetensors") as tmp:
+        save_file({k: v.contiguous() for k, v in method.state_dict().items()}, str(tmp))
+    info = {"method": spec.name, "title": spec.title, "seed": seed, "epochs": epochs, "batch_size": batch_size,
+            "steps_per_epoch": steps_per_epoch, "n_train_records": int(len(idx)),
+            "text_model": config["pretrain"]["text_model"] if text is not None else None,
+            "text_dim": int(text.shape[1]) if text is not None else None,
+            "sampling_rate": store.meta["sampling_rate"], "device": runtime.device_name(device), "amp": use_amp,
+            "run_hash": run_hash, "commit": runtime.code_commit(), "wall_seconds": round(time.time() - t0, 1),
+            "loss_log": log}
+    write_json(out_dir / "train_log.json", info)
+    ckpt_path.unlink(missing_ok=True)  # finished: the exported weights supersede the checkpoint
+    return info

@@ -1,0 +1,42 @@
+"""ETP: ECG-Text Pre-training (Liu, Wan, Cheng, Zhang, Arcucci; ICASSP 2024).
+
+The ECG encoder (shared ResNet18-1D) and a frozen clinical language model embed an ECG and its report;
+two projection heads map both to a d = 512 space (Eq. 1-2) where a symmetric CLIP loss with temperature
+0.07 pulls each ECG towards its own report and away from the K - 1 other reports of the batch (Eq. 3-5).
+The language model is frozen, so its report embeddings are precomputed by the benchmark (batch["text_emb"])
+and only the encoder and the two heads are trained.
+"""
+import torch
+from torch import nn
+
+import benchmark
+from benchmark.losses import clip_loss
+
+
+class Method(benchmark.Method):
+    title = "ETP"
+    paper = "Liu et al., ICASSP 2024"
+    needs_text = True
+    zero_shot = True
+
+    def __init__(self, encoder, cfg):
+        super().__init__(encoder, cfg)
+        d = cfg["proj_dim"]
+        # Sec. 3.2: "two linear projection heads ... output dimension of 512"
+        self.ecg_proj = nn.Linear(encoder.out_dim, d)
+        self.text_proj = nn.Linear(cfg["text_dim"], d)
+        log_t = torch.tensor(float(cfg["temperature"])).log()
+        # Sec. 2.1 fixes the temperature at 0.07; Sec. 3.2 calls it "initialized to 0.07": both are offered
+        if cfg.get("learnable_temperature", False):
+            self.log_temperature = nn.Parameter(log_t)
+        else:
+            self.register_buffer("log_temperature", log_t)
+
+    def embed_ecg(self, ecg):
+        return self.ecg_proj(self.encoder(ecg))
+
+    def embed_text(self, text_emb):
+        return self.text_proj(text_emb)
+
+    def training_step(self, batch):
+        return clip_loss(self.embed_ecg(batch["ecg"]), self.embed_text(batch["text_emb"]), self.log_temperature.exp())

@@ -1,0 +1,68 @@
+def task_inputs(w):
+    return [paths.dataset_dir(config, config["tasks"][w.task]["dataset"]) / "meta.json",
+            paths.pretrain_dir(config, w.method, int(w.seed)) / "train_log.json"]
+
+
+rule features:
+    """Frozen-encoder features of every record of a task, extracted once per (method, seed, task)."""
+    input:
+        task_inputs,
+    output:
+        paths.results(config) / "features" / "{method}" / "seed{seed}" / "{task}.npz",
+    params:
+        h=lambda w: config_hash(config["tasks"][w.task]),
+    log:
+        LOGS / "features" / "{method}_seed{seed}_{task}.log",
+    shell:
+        "{PY} features --config {RESOLVED} --method {wildcards.method} --seed {wildcards.seed} "
+        "--task {wildcards.task} --threads {threads} --out {output} 2>&1 | tee {log}"
+
+
+rule linear:
+    input:
+        task_inputs,
+        features=rules.features.output,
+    output:
+        paths.results(config) / "metrics" / "linear" / "{method}" / "seed{seed}" / "{task}.json",
+    params:
+        h=lambda w: config_hash({"task": config["tasks"][w.task], "eval": EVAL["c_grid"]}),
+    log:
+        LOGS / "linear" / "{method}_seed{seed}_{task}.log",
+    shell:
+        "{PY} linear --config {RESOLVED} --method {wildcards.method} --seed {wildcards.seed} --task {wildcards.task} "
+        "--threads {threads} --features {input.features} --out {output} 2>&1 | tee {log}"
+
+
+rule zeroshot:
+    input:
+        task_inputs,
+    output:
+        paths.results(config) / "metrics" / "zeroshot" / "{method}" / "seed{seed}" / "{task}.json",
+    params:
+        h=lambda w: config_hash({"task": config["tasks"][w.task], "prompt": EVAL["prompt"]}),
+    log:
+        LOGS / "zeroshot" / "{method}_seed{seed}_{task}.log",
+    shell:
+        "{PY} zeroshot --config {RESOLVED} --method {wildcards.method} --seed {wildcards.seed} "
+        "--task {wildcards.task} --threads {threads} --out {output} 2>&1 | tee {log}"
+
+
+def all_metrics(w):
+    linear = expand(rules.linear.output[0], method=list(METHODS), seed=SEEDS, task=EVAL["linear_tasks"])
+    zeroshot = expand(rules.zeroshot.output[0], method=ZERO_SHOT, seed=SEEDS, task=EVAL["zeroshot_tasks"])
+    return linear + zeroshot
+
+
+rule leaderboard:
+    """Tables 1-3 (Markdown) and a machine-readable JSON copy beside them."""
+    input:
+        all_metrics,
+    output:
+        md=LEADERBOARD,
+        json=str(Path(LEADERBOARD).with_suffix(".json")),
+    params:
+        methods=",".join(METHODS),
+    log:
+        LOGS / "leaderboard.log",
+    shell:
+        "{PY} leaderboard --config {RESOLVED} --out {output.md} 2>&1 | tee {log}"
