@@ -16,3 +16,14 @@ def clip_loss(a: torch.Tensor, b: torch.Tensor, temperature: float) -> torch.Ten
     logits = a @ b.t() / temperature
     target = torch.arange(a.shape[0], device=a.device)
     return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target))
+
+
+def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Tensor:
+    """NT-Xent over 2N views (SimCLR, Chen et al. 2020, Eq. 1): each view's positive is its partner, the
+    other 2N - 2 views are negatives; the loss is averaged over all 2N anchors."""
+    z = F.normalize(torch.cat([z1, z2]), dim=-1)
+    n = z1.shape[0]
+    logits = z @ z.t() / temperature
+    logits = logits.masked_fill(torch.eye(2 * n, dtype=torch.bool, device=z.device), float("-inf"))
+    target = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)]).to(z.device)
+    return F.cross_entropy(logits, target)

@@ -68,6 +68,12 @@ def epoch_batches(n: int, batch_size: int, seed: int, epoch: int) -> list[np.nda
     return [np.sort(order[i:i + bs]) for i in range(0, n - bs + 1, bs)]
 
 
+def epochs_for(config: dict, spec: MethodSpec) -> int:
+    if not spec.config["trains"]:
+        return 0
+    return config["pretrain"]["epochs_per_method"].get(spec.name, config["pretrain"]["epochs"])
+
+
 def pretrain(config: dict, spec: MethodSpec, seed: int, out_dir: str | Path, threads: int | None = None) -> dict:
     out_dir = Path(out_dir)
     runtime.setup(threads, seed)
@@ -85,7 +91,7 @@ def pretrain(config: dict, spec: MethodSpec, seed: int, out_dir: str | Path, thr
         idx = idx[~empty.to_numpy()]  # a record without a report cannot be aligned with text
     patients = torch.as_tensor(store.records["patient_id"].factorize()[0])
     batch_size = spec.config.get("batch_size", config["pretrain"]["batch_size"])
-    epochs = config["pretrain"]["epochs"] if spec.config["trains"] else 0
+    epochs = epochs_for(config, spec)
     if epochs and len(idx) < 2:
         raise BenchmarkError(f"{spec.name}: the pre-training split has {len(idx)} usable records; need at least 2")
     steps_per_epoch = len(epoch_batches(len(idx), batch_size, seed, 0)) if epochs else 0

@@ -1,0 +1,137 @@
+"""ECG augmentations shared by the self-supervised methods, applied per step to a whole batch.
+
+Every function takes and returns a (B, leads, T) tensor on whatever device the batch is on (the GPU when
+there is one), draws its randomness per sample from torch's global generator (seeded and checkpointed by
+the training loop), and never changes the shape. Methods compose them from their config.yaml:
+
+    augmentations:
+      - {name: random_resized_crop, scale: [0.5, 1.0]}
+      - {name: gaussian_noise, sigma: 0.05}
+
+with `Compose.from_config(cfg["augmentations"], sampling_rate)`. Strengths are relative to each record's
+own standard deviation where that matters, so they mean the same after min-max or z-score normalisation.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from benchmark.errors import ConfigError
+
+
+def _per_sample(x: torch.Tensor, low: float, high: float) -> torch.Tensor:
+    return torch.empty(x.shape[0], 1, 1, device=x.device).uniform_(low, high)
+
+
+def _record_std(x: torch.Tensor) -> torch.Tensor:
+    return x.std(dim=(1, 2), keepdim=True).clamp_min(1e-6)
+
+
+def gaussian_noise(x: torch.Tensor, sigma: float = 0.05, **_) -> torch.Tensor:
+    """Additive white noise ("jitter"), sigma relative to each record's standard deviation."""
+    return x + torch.randn_like(x) * sigma * _record_std(x)
+
+
+def amplitude_scale(x: torch.Tensor, low: float = 0.8, high: float = 1.2, per_lead: bool = False, **_) -> torch.Tensor:
+    """Multiply by a random factor per record (or per lead): gain differences between recordings."""
+    shape = (x.shape[0], x.shape[1] if per_lead else 1, 1)
+    return x * torch.empty(shape, device=x.device).uniform_(low, high)
+
+
+def baseline_wander(x: torch.Tensor, amplitude: float = 0.1, max_hz: float = 0.5, sampling_rate: int = 100,
+                    **_) -> torch.Tensor:
+    """Add a slow sinusoid per lead (respiration / electrode motion), amplitude relative to the record std."""
+    b, leads, t = x.shape
+    time = torch.arange(t, device=x.device) / sampling_rate
+    freq = torch.empty(b, leads, 1, device=x.device).uniform_(0.05, max_hz)
+    phase = torch.empty(b, leads, 1, device=x.device).uniform_(0, 2 * math.pi)
+    amp = torch.empty(b, 1, 1, device=x.device).uniform_(0, amplitude) * _record_std(x)
+    return x + amp * torch.sin(2 * math.pi * freq * time + phase)
+
+
+def lead_mask(x: torch.Tensor, p: float = 0.25, **_) -> torch.Tensor:
+    """Zero each lead with probability p (at least one lead is always kept)."""
+    keep = torch.rand(x.shape[0], x.shape[1], 1, device=x.device) >= p
+    none_kept = ~keep.any(dim=1, keepdim=True)
+    keep = keep | (none_kept & (torch.arange(x.shape[1], device=x.device).view(1, -1, 1) == 0))
+    return x * keep
+
+
+def time_mask(x: torch.Tensor, ratio: float = 0.1, **_) -> torch.Tensor:
+    """Zero one random contiguous segment of `ratio` of the length, in all leads."""
+    b, _, t = x.shape
+    width = max(1, int(round(ratio * t)))
+    start = torch.randint(0, t - width + 1, (b, 1, 1), device=x.device)
+    pos = torch.arange(t, device=x.device).view(1, 1, -1)
+    return x * ~((pos >= start) & (pos < start + width))
+
+
+def random_resized_crop(x: torch.Tensor, scale: tuple[float, float] = (0.5, 1.0), **_) -> torch.Tensor:
+    """Crop a random window of `scale` of the length and stretch it back to the full length (linear)."""
+    b, leads, t = x.shape
+    frac = torch.empty(b, device=x.device).uniform_(*scale)
+    start = torch.rand(b, device=x.device) * (1 - frac)
+    # sampling grid in [-1, 1] over the chosen window, per sample
+    u = torch.linspace(0, 1, t, device=x.device)
+    grid_x = (start[:, None] + frac[:, None] * u[None, :]) * 2 - 1
+    grid = torch.stack([grid_x, torch.zeros_like(grid_x)], dim=-1).unsqueeze(1)  # (B, 1, T, 2)
+    return F.grid_sample(x.unsqueeze(2), grid, mode="bilinear", align_corners=True).squeeze(2)
+
+
+def segment_permutation(x: torch.Tensor, max_segments: int = 5, **_) -> torch.Tensor:
+    """Split the time axis into 2..max_segments pieces and shuffle them, the same way in every lead
+    (TS-TCC's strong view; the reference code permutes channel 0 only, a bug for 12-lead input)."""
+    b, _, t = x.shape
+    out = torch.empty_like(x)
+    n_segments = torch.randint(2, max_segments + 1, (b,))
+    for i in range(b):
+        cuts = torch.sort(torch.randperm(t - 1)[: n_segments[i] - 1] + 1).values.tolist()
+        pieces = torch.tensor_split(torch.arange(t, device=x.device), cuts)
+        order = torch.randperm(len(pieces)).tolist()
+        out[i] = x[i, :, torch.cat([pieces[j] for j in order])]
+    return out
+
+
+def time_reverse(x: torch.Tensor, p: float = 0.5, **_) -> torch.Tensor:
+    flip = torch.rand(x.shape[0], 1, 1, device=x.device) < p
+    return torch.where(flip, x.flip(-1), x)
+
+
+def sign_flip(x: torch.Tensor, p: float = 0.5, **_) -> torch.Tensor:
+    """Invert the polarity (about each record's mean, so min-max normalised data stays in range)."""
+    flip = torch.rand(x.shape[0], 1, 1, device=x.device) < p
+    mean = x.mean(dim=(1, 2), keepdim=True)
+    return torch.where(flip, 2 * mean - x, x)
+
+
+AUGMENTATIONS = {f.__name__: f for f in (gaussian_noise, amplitude_scale, baseline_wander, lead_mask, time_mask,
+                                         random_resized_crop, segment_permutation, time_reverse, sign_flip)}
+
+
+class Compose:
+    """Apply a list of augmentations in order; each entry may carry `apply_p` (probability per batch element)."""
+
+    def __init__(self, steps: list[tuple[callable, dict, float]]):
+        self.steps = steps
+
+    @classmethod
+    def from_config(cls, spec: list[dict], sampling_rate: int) -> "Compose":
+        steps = []
+        for entry in spec or []:
+            entry = dict(entry)
+            name = entry.pop("name", None)
+            if name not in AUGMENTATIONS:
+                raise ConfigError(f"unknown augmentation {name!r} in a method config; available: {sorted(AUGMENTATIONS)}")
+            apply_p = entry.pop("apply_p", 1.0)
+            steps.append((AUGMENTATIONS[name], dict(entry, sampling_rate=sampling_rate), apply_p))
+        return cls(steps)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        for fn, kwargs, apply_p in self.steps:
+            y = fn(x, **kwargs)
+            if apply_p < 1.0:
+                y = torch.where(torch.rand(x.shape[0], 1, 1, device=x.device) < apply_p, y, x)
+            x = y
+        return x
