@@ -27,3 +27,12 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Ten
     logits = logits.masked_fill(torch.eye(2 * n, dtype=torch.bool, device=z.device), float("-inf"))
     target = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)]).to(z.device)
     return F.cross_entropy(logits, target)
+
+
+def info_nce(query: torch.Tensor, keys: torch.Tensor, temperature: float = 1.0, normalise: bool = False) -> torch.Tensor:
+    """InfoNCE (van den Oord et al. 2018, Eq. 4) with in-batch negatives: row i of `query` must pick row i
+    of `keys` among all rows of `keys`. Dot-product scores by default (CPC); cosine when `normalise`."""
+    if normalise:
+        query, keys = F.normalize(query, dim=-1), F.normalize(keys, dim=-1)
+    logits = query @ keys.t() / temperature
+    return F.cross_entropy(logits, torch.arange(query.shape[0], device=query.device))
