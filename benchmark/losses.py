@@ -36,3 +36,26 @@ def info_nce(query: torch.Tensor, keys: torch.Tensor, temperature: float = 1.0, 
         query, keys = F.normalize(query, dim=-1), F.normalize(keys, dim=-1)
     logits = query @ keys.t() / temperature
     return F.cross_entropy(logits, torch.arange(query.shape[0], device=query.device))
+
+
+def same_id_mask(ids: torch.Tensor, other: torch.Tensor | None = None) -> torch.Tensor:
+    """(N,) ids -> (N, M) bool mask, True where row i of `ids` and row k of `other` (default: `ids` itself)
+    carry the same id, the diagonal included: the positive pairs of patient-level contrastive losses
+    (CLOCS, Kiyasseh et al. 2021, Sec. 3.1; ASTCL) when both axes index records of one batch."""
+    other = ids if other is None else other
+    return ids[:, None] == other[None, :]
+
+
+def multi_positive_info_nce(query: torch.Tensor, keys: torch.Tensor, positives: torch.Tensor,
+                            temperature: float) -> torch.Tensor:
+    """InfoNCE with any number of positives per anchor (CLOCS, Kiyasseh et al. 2021, Eq. 1-2).
+
+    Logits are cosine similarities between rows of `query` and `keys` divided by the temperature; for every
+    positive pair (i, k) (`positives[i, k]` True) the term is -log softmax over row i evaluated at k, and the
+    loss is the mean over all positive pairs (the paper's expectation over positive pairs). With the
+    identity as `positives` this is `info_nce(query, keys, temperature, normalise=True)`. One direction
+    only (query -> keys); call it again with the roles swapped for the symmetric loss.
+    """
+    q, k = F.normalize(query, dim=-1), F.normalize(keys, dim=-1)
+    log_p = F.log_softmax((q @ k.t()).float() / temperature, dim=1)
+    return -log_p[positives.to(torch.bool)].mean()
