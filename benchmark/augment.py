@@ -135,3 +135,54 @@ class Compose:
                 y = torch.where(torch.rand(x.shape[0], 1, 1, device=x.device) < apply_p, y, x)
             x = y
         return x
+
+
+# --- ECG noise and denoising (ASTCL's "noise enhancement" and "denoising" views, Wang et al. 2023) ---------
+
+def powerline_noise(x: torch.Tensor, amplitude: float = 0.05, freq_hz: tuple[float, ...] = (50.0, 60.0),
+                    sampling_rate: int = 100, **_) -> torch.Tensor:
+    """Add mains interference: a sinusoid at 50 or 60 Hz (drawn per record) with one phase for all leads and
+    an amplitude per lead, uniform in [0, amplitude] times the record std. Sampled as is: at sampling rates
+    below twice the mains frequency it aliases (60 Hz at 100 Hz appears at 40 Hz), as in an unfiltered
+    recording."""
+    b, leads, t = x.shape
+    time = torch.arange(t, device=x.device) / sampling_rate
+    freqs = torch.as_tensor(freq_hz, dtype=x.dtype, device=x.device).flatten()
+    freq = freqs[torch.randint(0, len(freqs), (b, 1, 1), device=x.device)]
+    phase = torch.empty(b, 1, 1, device=x.device).uniform_(0, 2 * math.pi)
+    amp = torch.empty(b, leads, 1, device=x.device).uniform_(0, amplitude) * _record_std(x)
+    return x + amp * torch.sin(2 * math.pi * freq * time + phase)
+
+
+def _moving_average(x: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
+    """Centred moving average of every lead, window length per record ((B,) samples), edges replicated.
+    Computed from cumulative sums in float64, so any window costs the same."""
+    b, leads, t = x.shape
+    window = window.to(device=x.device, dtype=torch.long).clamp(1, t)
+    left, right = (window - 1) // 2, window // 2
+    pad = int(window.max()) // 2 + 1
+    csum = F.pad(F.pad(x.double(), (pad, pad), mode="replicate").cumsum(-1), (1, 0))  # csum[j] = sum of first j
+    pos = torch.arange(t, device=x.device)[None, :] + pad
+    hi = (pos + right[:, None] + 1)[:, None, :].expand(b, leads, t)
+    lo = (pos - left[:, None])[:, None, :].expand(b, leads, t)
+    return ((csum.gather(-1, hi) - csum.gather(-1, lo)) / window.view(b, 1, 1)).to(x.dtype)
+
+
+def moving_average_smooth(x: torch.Tensor, cutoff_hz: tuple[float, float] = (35.0, 50.0), sampling_rate: int = 100,
+                          **_) -> torch.Tensor:
+    """Low-pass denoising by a centred moving average whose first spectral zero, sampling_rate / window, is
+    drawn per record in `cutoff_hz` (window = round(sampling_rate / cutoff), at least 2 samples): removes
+    EMG-like high-frequency noise, and mains interference when the zero falls on 50 or 60 Hz."""
+    cutoff = torch.empty(x.shape[0]).uniform_(*cutoff_hz)
+    window = (sampling_rate / cutoff).round().clamp_min(2)
+    return _moving_average(x, window)
+
+
+def baseline_removal(x: torch.Tensor, window_s: float = 1.0, sampling_rate: int = 100, **_) -> torch.Tensor:
+    """High-pass denoising: subtract each lead's moving-average baseline (window `window_s` seconds, about one
+    beat, so the P-QRS-T complex survives) and restore the lead's mean level, removing baseline wander."""
+    window = torch.full((x.shape[0],), max(1, round(window_s * sampling_rate)))
+    return x - _moving_average(x, window) + x.mean(dim=-1, keepdim=True)
+
+
+AUGMENTATIONS.update({f.__name__: f for f in (powerline_noise, moving_average_smooth, baseline_removal)})
