@@ -20,22 +20,40 @@ def prepare_synthetic(config: dict, name: str, out_dir: Path) -> None:
     write_store(out_dir, signals, records, meta)
 
 
-# source name -> function(config, dataset name, output folder). Real PhysioNet sources register here.
-SOURCES = {"synthetic": prepare_synthetic}
+def prepare_ptbxl(config: dict, name: str, out_dir: Path, threads: int | None = None) -> None:
+    from benchmark.data.ptbxl import prepare_ptbxl as run
+
+    run(config, name, out_dir, threads)
+
+
+def prepare_cpsc2018(config: dict, name: str, out_dir: Path, threads: int | None = None) -> None:
+    from benchmark.data.cpsc2018 import prepare_cpsc2018 as run
+
+    run(config, name, out_dir, threads)
+
+
+# source name -> function(config, dataset name, output folder[, threads]).
+SOURCES = {"synthetic": prepare_synthetic, "ptbxl": prepare_ptbxl, "cpsc2018": prepare_cpsc2018}
 
 
 def check_sources(config: dict) -> None:
+    from benchmark.data.physionet import check_local_copies
+
     for name, ds in config["datasets"].items():
         if ds["source"] not in SOURCES:
             raise ConfigError(
-                f"dataset {name!r} uses source {ds['source']!r}, which this version cannot prepare yet "
-                f"(available: {sorted(SOURCES)}). The PhysioNet data rules (PTB-XL, CPSC2018) are not in this "
-                "version; run the offline demo instead: snakemake --cores all --configfile config/demo.yaml")
+                f"dataset {name!r} uses source {ds['source']!r}, which this version cannot prepare "
+                f"(available: {sorted(SOURCES)})")
+    check_local_copies(config)
 
 
-def prepare(config: dict, name: str, out_dir: str | Path) -> None:
+def prepare(config: dict, name: str, out_dir: str | Path, threads: int | None = None) -> None:
     check_sources(config)
-    SOURCES[config["datasets"][name]["source"]](config, name, Path(out_dir))
+    fn = SOURCES[config["datasets"][name]["source"]]
+    if threads is not None and fn is not prepare_synthetic:
+        fn(config, name, Path(out_dir), threads)
+    else:
+        fn(config, name, Path(out_dir))
 
 
 __all__ = ["SOURCES", "check_sources", "load_store", "prepare", "write_store"]

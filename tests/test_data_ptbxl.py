@@ -1,0 +1,222 @@
+"""PTB-XL on the real subset in ../shared/data: labels, splits against MERL's files, preprocessing, bad records."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from benchmark.config import load_config
+from benchmark.data import prepare
+from benchmark.data.preprocess import normalise
+from benchmark.data.ptbxl import SUPERCLASSES, read_metadata, split_of_fold, superclass_labels
+from benchmark.data.store import load_store
+from benchmark.errors import BenchmarkError
+from conftest import REPO
+
+# Records whose PTB-XL entry changed after v1.0.1 (our copy), the version MERL's split files were not made from:
+# 42 records with a superclass here but absent from MERL's files, and 2 whose labels differ.
+V101_ONLY = {137, 139, 140, 141, 142, 145, 456, 458, 459, 461, 462, 2506, 2511, 3795, 3796, 3797, 3798, 3800, 3801,
+             3832, 5817, 7777, 7778, 7779, 7783, 9821, 9824, 9825, 9888, 11810, 11814, 11815, 11817, 11838, 13791,
+             13793, 13796, 13797, 13799, 13803, 15742, 18150}
+V101_RELABELLED = {3799, 9822}
+
+
+@pytest.fixture(scope="module")
+def merl_super():
+    ref = Path(__file__).resolve().parent.parent.parent / "shared" / "reference" / "merl_splits"
+    if not (ref / "ptbxl_super_class_train.csv").exists():
+        pytest.skip(f"MERL's split files not found in {ref}")
+    parts = [pd.read_csv(ref / f"ptbxl_super_class_{s}.csv").assign(split=s) for s in ("train", "val", "test")]
+    return pd.concat(parts, ignore_index=True).set_index("ecg_id")
+
+
+def local_config(tmp_path: Path, ptbxl_dir: Path, **dataset) -> dict:
+    """The local preset, reading PTB-XL from `ptbxl_dir`, with dataset options changed."""
+    cfg = yaml.safe_load((REPO / "config" / "local.yaml").read_text())
+    cfg.update(results_dir=str(tmp_path / "results"), ptbxl_dir=str(ptbxl_dir), cpsc2018_dir=None)
+    cfg["datasets"]["ptbxl"].update(dataset)
+    path = tmp_path / "preset.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return load_config(path)
+
+
+def test_superclass_rule_reproduces_merl_multilabel_split(shared_data, merl_super):
+    db, st = read_metadata(shared_data / "ptbxl")
+    labels, problems = superclass_labels(db, st)
+    assert problems == {}
+    ours = labels[labels.map(len) > 0]
+    # every record of MERL's task is labelled by the rule, in the same official fold
+    assert set(merl_super.index) <= set(ours.index)
+    assert (db.loc[merl_super.index, "strat_fold"] == merl_super["strat_fold"]).all()
+    assert ([split_of_fold(f) for f in merl_super["strat_fold"]] == merl_super["split"]).all()
+    assert merl_super["split"].value_counts().to_dict() == {"train": 17084, "val": 2146, "test": 2158}
+    # labels: selected by column name, equal except the two records relabelled after v1.0.1
+    theirs = {i: tuple(c for c in SUPERCLASSES if row[c] == 1) for i, row in merl_super[list(SUPERCLASSES)].iterrows()}
+    differ = {i for i in merl_super.index if theirs[i] != ours[i]}
+    assert differ == V101_RELABELLED
+    assert set(ours.index) - set(merl_super.index) == V101_ONLY
+    # the likelihood floor matters: dropping likelihood-0 statements loses agreement
+    strict, _ = superclass_labels(db, st, min_likelihood=1)
+    assert sum(strict.get(i, ()) == theirs[i] for i in merl_super.index) < len(merl_super) - 100
+
+
+def test_prepare_ptbxl_subset(shared_data, tmp_path, capsys):
+    cfg = local_config(tmp_path, shared_data / "ptbxl")
+    out = tmp_path / "store"
+    prepare(cfg, "ptbxl", out)
+    err = capsys.readouterr().err
+    assert "21837 records listed, 20838 not on disk (skipped), 0 bad (skipped), 999 preprocessed" in err
+    store = load_store(out)
+    assert store.signals.shape == (999, 12, 1000) and store.signals.dtype == np.float32
+    assert store.meta["counts"]["not_on_disk"] == 20838 and store.meta["signal_folder"] == "records100"
+    rec = store.records.set_index("ecg_id")
+    db = pd.read_csv(shared_data / "ptbxl" / "ptbxl_database.csv", index_col="ecg_id").loc[range(1, 1000)]
+    assert list(rec.index) == [str(i) for i in range(1, 1000)]
+    assert (rec["split"].to_numpy() == [split_of_fold(f) for f in db["strat_fold"]]).all()
+    assert rec.loc["1", "labels"] == "NORM" and rec.loc["8", "labels"] == "MI"
+    assert rec.loc["39", "labels"] == "MI;STTC"  # a multi-label record (MERL's val file: ['MI', 'STTC'])
+    assert rec.loc["1", "report"] == db.loc[1, "report"].strip()  # as recorded (German), not translated
+    assert rec.loc["1", "patient_id"] == "15709"
+    # the stored array is the WFDB record, minmax-normalised, leads in the standard order
+    import wfdb
+
+    raw = wfdb.rdrecord(str(shared_data / "ptbxl" / "records100" / "00000" / "00017_lr")).p_signal.T
+    np.testing.assert_allclose(store.signals[16], normalise(raw, "minmax"), atol=1e-5)
+    assert store.signals.min() >= 0 and store.signals.max() <= 1
+
+    # re-running a finished step does nothing
+    mtime = (out / "signals.npy").stat().st_mtime_ns
+    prepare(cfg, "ptbxl", out)
+    assert "nothing to do" in capsys.readouterr().err
+    assert (out / "signals.npy").stat().st_mtime_ns == mtime
+
+
+def test_500hz_records_resampled_to_100hz_agree_with_records100(shared_data, tmp_path):
+    lo = tmp_path / "lo"
+    hi = tmp_path / "hi"
+    prepare(local_config(tmp_path, shared_data / "ptbxl", records=100), "ptbxl", lo)
+    prepare(local_config(tmp_path, shared_data / "ptbxl", records=500), "ptbxl", hi)
+    a, b = load_store(lo), load_store(hi)
+    assert b.signals.shape == (200, 12, 1000) and b.meta["signal_folder"] == "records500"
+    assert b.meta["counts"]["not_on_disk"] == 21837 - 200
+    x, y = a.signals[:200].reshape(200 * 12, -1), b.signals.reshape(200 * 12, -1)
+    x, y = x - x.mean(1, keepdims=True), y - y.mean(1, keepdims=True)
+    corr = (x * y).sum(1) / np.sqrt((x * x).sum(1) * (y * y).sum(1) + 1e-12)
+    assert np.median(corr) > 0.97  # PTB-XL's records100 are downsampled records500
+
+
+def test_text_source_scp_statements(shared_data, tmp_path):
+    out = tmp_path / "s"
+    prepare(local_config(tmp_path, shared_data / "ptbxl", text="scp_statements"), "ptbxl", out)
+    store = load_store(out)
+    first = store.records.set_index("ecg_id").loc["1", "report"]
+    assert "normal ECG" in first and "sinus rhythm" in first
+    assert store.meta["text_source"] == "scp_statements"
+
+
+# ------------------------------------------------------------------------------------------------ bad records
+def mini_copy(shared: Path, tmp: Path, ids=range(1, 7)) -> Path:
+    """A PTB-XL copy with the full metadata and the 100 Hz files of a few records (the rest 'not on disk')."""
+    root = tmp / "ptbxl"
+    (root / "records100" / "00000").mkdir(parents=True)
+    for name in ("ptbxl_database.csv", "scp_statements.csv"):
+        shutil.copy(shared / "ptbxl" / name, root / name)
+    for i in ids:
+        for ext in ("hea", "dat"):
+            shutil.copy(shared / "ptbxl" / "records100" / "00000" / f"{i:05d}_lr.{ext}", root / "records100" / "00000")
+    for f in root.rglob("*"):
+        os.chmod(f, 0o644 if f.is_file() else 0o755)
+    return root
+
+
+def _rec(root: Path, i: int) -> Path:
+    return root / "records100" / "00000" / f"{i:05d}_lr"
+
+
+def _truncate(root):
+    p = _rec(root, 2).with_suffix(".dat")
+    p.write_bytes(p.read_bytes()[:10000])
+    return "2", "truncated signal"
+
+
+def _flip(root):
+    p = _rec(root, 3).with_suffix(".dat")
+    data = bytearray(p.read_bytes())
+    data[5001] ^= 0x40
+    p.write_bytes(bytes(data))
+    return "3", "checksum"
+
+
+def _garbage_header(root):
+    _rec(root, 4).with_suffix(".hea").write_text("this is not a header\n")
+    return "4", "unreadable header"
+
+
+def _wrong_rate(root):
+    p = _rec(root, 4).with_suffix(".hea")
+    lines = p.read_text().splitlines()
+    lines[0] = lines[0].replace(" 100 1000", " 250 1000")
+    p.write_text("\n".join(lines) + "\n")
+    return "4", "sampling rate 250 Hz"
+
+
+def _unknown_code(root):
+    db = pd.read_csv(root / "ptbxl_database.csv")
+    db.loc[db["ecg_id"] == 5, "scp_codes"] = "{'NOTACODE': 100.0}"
+    db.to_csv(root / "ptbxl_database.csv", index=False)
+    return "5", "unknown label code"
+
+
+@pytest.mark.parametrize("damage", [_truncate, _flip, _garbage_header, _wrong_rate, _unknown_code])
+def test_bad_record_is_named_or_skipped_and_listed(shared_data, tmp_path, damage):
+    root = mini_copy(shared_data, tmp_path)
+    record, reason = damage(root)
+    with pytest.raises(BenchmarkError) as err:
+        prepare(local_config(tmp_path, root), "ptbxl", tmp_path / "strict")
+    assert f"  {record}: " in str(err.value) and reason in str(err.value)
+    assert "bad_records: skip" in str(err.value)
+    assert not (tmp_path / "strict" / "meta.json").exists()
+
+    prepare(local_config(tmp_path, root, bad_records="skip"), "ptbxl", tmp_path / "lenient")
+    store = load_store(tmp_path / "lenient")
+    assert record not in set(store.records["ecg_id"]) and len(store) == 5
+    assert [b["record"] for b in store.meta["skipped_bad_records"]] == [record]
+    assert reason in store.meta["skipped_bad_records"][0]["reason"]
+    assert store.meta["counts"]["bad_skipped"] == 1 and store.meta["counts"]["not_on_disk"] == 21837 - 6
+
+
+def test_invalid_samples_are_interpolated_and_counted(shared_data, tmp_path):
+    root = mini_copy(shared_data, tmp_path, ids=[1, 2])
+    dat, hea = _rec(root, 2).with_suffix(".dat"), _rec(root, 2).with_suffix(".hea")
+    d = np.fromfile(dat, dtype="<i2").reshape(1000, 12)
+    d[100:105, 3] = -32768  # WFDB's "no sample" value in format 16
+    d.tofile(dat)
+    lines = hea.read_text().splitlines()
+    fields = lines[4].split()  # lead 4 (AVR): refresh its checksum so only the NaNs are unusual
+    fields[6] = str(int(d[:, 3].astype(np.int64).sum()) % 65536)
+    lines[4] = " ".join(fields)
+    hea.write_text("\n".join(lines) + "\n")
+    prepare(local_config(tmp_path, root), "ptbxl", tmp_path / "out")
+    store = load_store(tmp_path / "out")
+    assert store.meta["counts"]["nonfinite_samples_fixed"] == 5
+    assert np.isfinite(store.signals[1]).all()
+
+    d[:, 3] = -32768  # a whole lead missing is beyond repair
+    d.tofile(dat)
+    fields[6] = str(int(d[:, 3].astype(np.int64).sum()) % 65536)
+    lines[4] = " ".join(fields)
+    hea.write_text("\n".join(lines) + "\n")
+    with pytest.raises(BenchmarkError, match="NaN/inf"):
+        prepare(local_config(tmp_path, root), "ptbxl", tmp_path / "out2")
+
+
+def test_missing_metadata_is_a_clear_error(tmp_path):
+    (tmp_path / "empty").mkdir()
+    cfg = load_config(REPO / "config" / "local.yaml", {"ptbxl_dir": str(tmp_path / "empty")})
+    with pytest.raises(BenchmarkError, match="ptbxl_database.csv"):
+        prepare(cfg, "ptbxl", tmp_path / "out")
