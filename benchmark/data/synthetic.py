@@ -63,6 +63,7 @@ CPSC_CLASSES = ("Normal", "AF", "I-AVB", "LBBB", "RBBB", "PAC", "PVC", "STD", "S
 class Findings:
     """What is wrong with one record; drives both the signal and the report."""
     superclasses: list[str] = field(default_factory=list)
+    severity: float = 1.0           # 0..1 scale of the abnormal waves (mild to marked)
     mi: str | None = None           # territory
     mi_acute: bool = False          # ST elevation in the territory
     st_depression: bool = False
@@ -84,6 +85,8 @@ class Patient:
     gain: float                     # body habitus
     lead_gain: np.ndarray           # (12,) electrode placement
     hr: float                       # resting heart rate, bpm
+    t_amp: float                    # individual T-wave amplitude (mV)
+    qrs_amp: float                  # individual QRS amplitude (mV), before body habitus
 
 
 def _rotation(rng: np.random.Generator, max_deg: float) -> np.ndarray:
@@ -99,11 +102,12 @@ def _rotation(rng: np.random.Generator, max_deg: float) -> np.ndarray:
 
 
 def _patient(rng: np.random.Generator) -> Patient:
-    return Patient(_rotation(rng, 18), rng.uniform(0.75, 1.3), rng.normal(1.0, 0.06, 12), rng.uniform(55, 92))
+    return Patient(_rotation(rng, 30), rng.uniform(0.6, 1.5), rng.normal(1.0, 0.12, 12), rng.uniform(52, 100),
+                   rng.uniform(0.18, 0.5), rng.uniform(1.0, 1.8))
 
 
 # --------------------------------------------------------------------------------------------- signals
-def _beat_components(f: Findings, kind: str, rng: np.random.Generator, pr: float, qt: float):
+def _beat_components(f: Findings, p: Patient, kind: str, rng: np.random.Generator, pr: float, qt: float):
     """Waves of one beat as (time offset from QRS onset [s], width sigma [s], dipole [mV]) triples."""
     waves = []
     if kind == "sinus":
@@ -120,32 +124,32 @@ def _beat_components(f: Findings, kind: str, rng: np.random.Generator, pr: float
                (0.062, 0.012, 1.05 * _unit(0.75, 0.1, -0.65))]
         waves += [(0.2, 0.05, -0.12 * _unit(0.8, 0.25, -0.55)), (qt + 0.04, 0.06, -0.3 * _unit(0.75, 0.2, -0.6))]
     else:
-        width, main_amp, main_dir = 1.0, 1.4, MAIN_DIR
+        width, main_amp, main_dir = 1.0, p.qrs_amp, MAIN_DIR
         if f.lvh:  # more left-ventricular mass: larger, more leftward-posterior forces
-            main_amp *= rng.uniform(1.8, 2.4)
-            main_dir = _unit(0.65, 0.5, -0.6)
+            main_amp *= 1.0 + f.severity * rng.uniform(0.5, 1.0)
+            main_dir = _unit(0.6 + 0.05 * f.severity, 0.7 - 0.2 * f.severity, -0.35 - 0.25 * f.severity)
         qrs = [(0.012, 0.008, 0.22 * SEPTAL_DIR), (0.04, 0.012, main_amp * main_dir), (0.07, 0.011, 0.3 * BASAL_DIR)]
         if f.rbbb:  # late, slow right-ventricular activation: R' in V1, broad S in I and V6
             width = 1.5
             qrs.append((0.075, 0.014, 0.7 * _unit(-0.6, 0.1, 0.8)))
             waves.append((qt, 0.06, -0.12 * _unit(-0.6, 0.1, 0.8)))
-        t_dir, t_amp = T_DIR, 0.35
-        if f.t_inversion:
-            t_amp = -rng.uniform(0.15, 0.3)
+        t_dir, t_amp = T_DIR, p.t_amp
+        if f.t_inversion:  # from flattened to inverted with severity
+            t_amp = p.t_amp * (1 - 1.6 * f.severity)
         if f.lvh and f.lvh_strain:
-            t_dir, t_amp = _unit(0.8, 0.3, -0.3), -0.3
+            t_dir, t_amp = _unit(0.8, 0.3, -0.3), -0.3 * f.severity
         waves.append((qt, 0.055, t_amp * t_dir))
     if f.mi:  # lost forces in the infarct territory: Q waves there; T inverted over the scar
         terr = TERRITORY[f.mi]
-        qrs.append((0.02, 0.012, -0.45 * terr))
-        waves.append((qt, 0.05, -0.25 * terr))
+        qrs.append((0.02, 0.012, -0.5 * f.severity * terr))
+        waves.append((qt, 0.05, -0.3 * f.severity * terr))
     st = np.zeros(3)
     if f.mi and f.mi_acute:
-        st += 0.25 * TERRITORY[f.mi]
+        st += 0.25 * f.severity * TERRITORY[f.mi]
     if f.ste:
-        st += rng.uniform(0.15, 0.3) * TERRITORY[f.ste]
+        st += (0.08 + 0.2 * f.severity) * TERRITORY[f.ste]
     if f.st_depression:  # subendocardial ischaemia: ST vector away from the lateral and inferior leads
-        st -= rng.uniform(0.12, 0.22) * _unit(0.6, 0.7, 0.1)
+        st -= (0.05 + 0.15 * f.severity) * _unit(0.6, 0.7, 0.1)
     j_point = 0.1 * width
     if st.any():  # a flat plateau from the J point to the T wave, built from overlapping bumps
         waves += [(j_point + s, 0.03, st) for s in (0.03, 0.08, 0.13)]
@@ -189,7 +193,7 @@ def synthesize_signal(f: Findings, p: Patient, seconds: float, rng: np.random.Ge
     for onset, kind in _rr_series(f, p, seconds, rng):
         rr = 60.0 / p.hr
         qt = 0.25 * np.sqrt(rr) + 0.04  # Bazett-like: T peak moves with the heart rate
-        for dt, w, d in _beat_components(f, kind, rng, pr, qt):
+        for dt, w, d in _beat_components(f, p, kind, rng, pr, qt):
             centers.append(onset + dt)
             widths.append(w * rng.uniform(0.95, 1.05))
             dipoles.append(d * rng.uniform(0.93, 1.07))
@@ -203,8 +207,8 @@ def synthesize_signal(f: Findings, p: Patient, seconds: float, rng: np.random.Ge
     x = (LEAD_MATRIX @ heart) * p.gain * p.lead_gain[:, None]
     # baseline wander (respiration, electrode motion) and noise
     for _ in range(2):
-        x += rng.uniform(0.03, 0.15) * np.sin(2 * np.pi * rng.uniform(0.05, 0.5) * tt + rng.uniform(0, 6.3, (12, 1)))
-    x += rng.normal(0, rng.uniform(0.008, 0.03), x.shape)
+        x += rng.uniform(0.03, 0.25) * np.sin(2 * np.pi * rng.uniform(0.05, 0.5) * tt + rng.uniform(0, 6.3, (12, 1)))
+    x += rng.normal(0, rng.uniform(0.01, 0.05), x.shape)
     x += 0.015 * rng.random() * np.sin(2 * np.pi * 50 * tt)  # mains hum, removed by resampling below 100 Hz
     return x.astype(np.float32)
 
@@ -281,7 +285,7 @@ def _ptbxl_findings(rng: np.random.Generator) -> Findings:
     sup = [str(rng.choice(PTBXL_SUPERCLASSES, p=[0.34, 0.18, 0.18, 0.18, 0.12]))]
     if sup[0] != "NORM" and rng.random() < 0.1:  # PTB-XL has multi-superclass records; the paper's task drops them
         sup.append(str(rng.choice([c for c in PTBXL_SUPERCLASSES if c not in ("NORM", sup[0])])))
-    f = Findings(superclasses=sorted(sup))
+    f = Findings(superclasses=sorted(sup), severity=float(rng.uniform(0.3, 1.0)))
     for s in sup:
         if s == "MI":
             f.mi = str(rng.choice(["anterior", "inferior", "lateral"]))
@@ -301,7 +305,7 @@ def _ptbxl_findings(rng: np.random.Generator) -> Findings:
 
 
 def _cpsc_findings(label: str, rng: np.random.Generator) -> Findings:
-    f = Findings(superclasses=[label])
+    f = Findings(superclasses=[label], severity=float(rng.uniform(0.3, 1.0)))
     if label == "AF":
         f.af = True
     elif label == "I-AVB":

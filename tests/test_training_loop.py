@@ -1,0 +1,101 @@
+"""The shared training loop: resume after a kill reproduces an uninterrupted run; NaN stops clearly."""
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from benchmark.data.store import write_store
+from benchmark.errors import TrainingDiverged
+from benchmark.method import load_method
+from benchmark.pretrain import epoch_batches, pretrain
+
+METHOD = """
+import torch
+import benchmark
+
+class Method(benchmark.Method):
+    title = "Toy"
+    calls = 0
+    crash_at = None   # set by the test to simulate a killed run
+    nan_at = None
+
+    def training_step(self, batch):
+        type(self).calls += 1
+        if type(self).crash_at == type(self).calls:
+            raise KeyboardInterrupt
+        x = batch["ecg"] + 0.1 * torch.randn_like(batch["ecg"])  # uses the RNG the loop must restore
+        loss = (self.encoder(x) - 1).pow(2).mean()
+        if type(self).nan_at == type(self).calls:
+            loss = loss * float("nan")
+        return loss
+"""
+
+
+@pytest.fixture
+def toy(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 24
+    recs = pd.DataFrame({"ecg_id": [str(i) for i in range(n)], "patient_id": [str(i // 2) for i in range(n)],
+                         "split": ["train"] * 20 + ["val"] * 2 + ["test"] * 2, "labels": "NORM", "report": "x"})
+    write_store(tmp_path / "results" / "data" / "toy", rng.normal(size=(n, 12, 64)).astype(np.float32), recs,
+                {"sampling_rate": 100})
+    folder = tmp_path / "methods" / "toy"
+    folder.mkdir(parents=True)
+    (folder / "method.py").write_text(METHOD)
+    (folder / "config.yaml").write_text("optimizer: {name: adam, lr: 0.01}\nschedule: {name: cosine}\n")
+    spec = load_method(folder)
+    config = {"results_dir": str(tmp_path / "results"), "device": "cpu", "amp": False,
+              "datasets": {"toy": {"source": "synthetic"}}, "data": {},
+              "pretrain": {"dataset": "toy", "text_model": "none", "epochs": 3, "batch_size": 8,
+                           "epochs_per_method": {}}}
+    spec.cls.calls, spec.cls.crash_at, spec.cls.nan_at = 0, None, None
+    return config, spec, tmp_path
+
+
+def test_epoch_batches_are_full_seeded_and_cover_each_record_at_most_once():
+    a, b = epoch_batches(20, 8, seed=1, epoch=0), epoch_batches(20, 8, seed=1, epoch=0)
+    assert [x.tolist() for x in a] == [x.tolist() for x in b]
+    assert len(a) == 2 and all(len(x) == 8 for x in a)
+    flat = np.concatenate(a)
+    assert len(set(flat.tolist())) == 16
+    assert [x.tolist() for x in epoch_batches(20, 8, 1, 1)] != [x.tolist() for x in a]
+
+
+def test_killed_run_resumes_and_matches_an_uninterrupted_run(toy):
+    config, spec, tmp = toy
+    full = pretrain(config, spec, seed=0, out_dir=tmp / "full", threads=1)
+    assert [e["epoch"] for e in full["loss_log"]] == [1, 2, 3]
+
+    spec.cls.calls, spec.cls.crash_at = 0, 2 * 2 + 1  # 2 steps per epoch: die in the first step of epoch 3
+    with pytest.raises(KeyboardInterrupt):
+        pretrain(config, spec, seed=0, out_dir=tmp / "resumed", threads=1)
+    assert (tmp / "resumed" / "checkpoint.pt").exists()
+    assert not (tmp / "resumed" / "train_log.json").exists()  # not taken for a finished run
+
+    spec.cls.calls, spec.cls.crash_at = 0, None
+    resumed = pretrain(config, spec, seed=0, out_dir=tmp / "resumed", threads=1)
+    assert spec.cls.calls == 2  # only the last epoch was trained again
+    assert [e["loss"] for e in resumed["loss_log"]] == pytest.approx([e["loss"] for e in full["loss_log"]], abs=1e-6)
+    a, b = load_file(str(tmp / "full" / "model.safetensors")), load_file(str(tmp / "resumed" / "model.safetensors"))
+    for k in a:
+        assert torch.allclose(a[k], b[k], atol=1e-6), k
+    assert not (tmp / "resumed" / "checkpoint.pt").exists()
+
+
+def test_nan_loss_stops_naming_method_and_epoch(toy):
+    config, spec, tmp = toy
+    spec.cls.nan_at = 3  # first step of epoch 2
+    with pytest.raises(TrainingDiverged, match=r"method toy .*epoch 2, step 1"):
+        pretrain(config, spec, seed=0, out_dir=tmp / "nan", threads=1)
+
+
+def test_untrained_method_exports_its_seeded_initialisation(toy, tmp_path):
+    config, spec, tmp = toy
+    config["pretrain"]["epochs_per_method"] = {"toy": 0}
+    a = pretrain(config, spec, seed=5, out_dir=tmp / "s5a", threads=1)
+    pretrain(config, spec, seed=5, out_dir=tmp / "s5b", threads=1)
+    pretrain(config, spec, seed=6, out_dir=tmp / "s6", threads=1)
+    assert a["epochs"] == 0 and spec.cls.calls == 0
+    w = {d: load_file(str(tmp / d / "encoder.safetensors"))["stem.0.weight"] for d in ("s5a", "s5b", "s6")}
+    assert torch.equal(w["s5a"], w["s5b"]) and not torch.equal(w["s5a"], w["s6"])
