@@ -82,7 +82,7 @@ def build(config: dict, methods: list[str], titles: dict[str, str]) -> tuple[str
                 row += [_ref(None if ref is None else ref[f"{pt}_auc"]), _ref(None if ref is None else ref[f"{pt}_f1"])]
         rows.append(row)
     sections = ["## Table 1: linear evaluation (frozen encoder, logistic regression; macro AUC and macro F1, %)",
-                tabulate(rows, headers, tablefmt="github") if rows else "_no linear results yet_"]
+                tabulate(rows, headers, tablefmt="github", disable_numparse=True) if rows else "_no linear results yet_"]
 
     # ---- Tables 2-3: zero-shot, per class
     for n, t in enumerate(ev["zeroshot_tasks"], start=2):
@@ -105,7 +105,7 @@ def build(config: dict, methods: list[str], titles: dict[str, str]) -> tuple[str
                 rows.append(row)
         sections += [f"## Table {n}: zero-shot classification on {tasks[t].get('title', t)} "
                      f"(prompt \"{ev['prompt'].format('{class}')}\"; per-class AUC, ACC, F1, %)",
-                     tabulate(rows, headers, tablefmt="github") if rows else "_no zero-shot results yet_"]
+                     tabulate(rows, headers, tablefmt="github", disable_numparse=True) if rows else "_no zero-shot results yet_"]
 
     header = _header(config, all_runs, demo, methods)
     md = "\n\n".join([header] + sections) + "\n"
