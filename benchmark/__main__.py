@@ -21,6 +21,32 @@ def cmd_prepare(args):
     data.prepare(_config(args), args.dataset, args.out)
 
 
+def cmd_download(args):
+    from benchmark.data import physionet
+    from benchmark.data.download import PHYSIONET, download_tree, local_copy_hint
+    from benchmark.errors import ConfigError
+    from benchmark.io import write_json
+
+    config = _config(args)
+    remote = PHYSIONET.get(args.source)
+    if remote is None or args.part not in remote.parts:
+        raise ConfigError(f"nothing to download for source {args.source!r} part {args.part!r}; known: "
+                          + ", ".join(f"{s}: {sorted(r.parts)}" for s, r in PHYSIONET.items()))
+    dl = config["download"]
+    dest = physionet.raw_root({**config, remote.config_key: None}, args.source)
+    base_url = remote.base_url
+    if dl["mirror"]:
+        base_url = dl["mirror"].rstrip("/") + "/" + base_url.removeprefix("https://physionet.org/files/")
+    summary = download_tree(base_url, dest, remote.parts[args.part], required=remote.required.get(args.part, ()),
+                            workers=dl["workers"], retries=dl["retries"], backoff=dl["backoff"], timeout=dl["timeout"],
+                            hint=local_copy_hint(remote.config_key, remote.title))
+    write_json(args.out, {"source": args.source, "part": args.part, "title": remote.title, "dest": str(dest),
+                          **summary, "finished": time.strftime("%Y-%m-%d %H:%M:%S")})
+    print(f"{remote.title} [{args.part}]: {summary['files']} files verified in {dest} "
+          f"({summary['downloaded'] + summary['resumed']} fetched, {summary['present']} already there)",
+          file=sys.stderr)
+
+
 def cmd_embed_reports(args):
     from benchmark import paths, runtime
     from benchmark.data.store import load_store
@@ -170,6 +196,7 @@ def main(argv=None) -> int:
         return sp
 
     add("prepare", cmd_prepare, "dataset", "out")
+    add("download", cmd_download, "source", "part", "out")
     add("embed-reports", cmd_embed_reports, "out")
     add("pretrain", cmd_pretrain, "method", "seed", "out")
     add("features", cmd_features, "method", "seed", "task", "out")

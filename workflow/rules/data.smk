@@ -1,9 +1,42 @@
+from benchmark.data import physionet  # noqa: E402
+
+
+rule download_physionet:
+    """One part of a PhysioNet project (PTB-XL: metadata, records100, records500; CPSC2018: records), every
+    file verified against SHA256SUMS.txt; the marker is written last. Not used when <source>_dir is set."""
+    output:
+        Path(config["raw_dir"]) / "{source}" / ".downloads" / "{part}.json",
+    wildcard_constraints:
+        source="ptbxl|cpsc2018",
+        part="metadata|records100|records500|records",
+    log:
+        LOGS / "download" / "{source}_{part}.log",
+    shell:
+        "{PY} download --config {RESOLVED} --source {wildcards.source} --part {wildcards.part} --out {output} "
+        "2>&1 | tee {log}"
+
+
+def raw_inputs(w):
+    return physionet.download_inputs(config, w.dataset)
+
+
+def prepare_hash(w):
+    """Parameters of a store; for PhysioNet sources also the raw copy it is read from (another copy rebuilds)."""
+    ds = config["datasets"][w.dataset]
+    parts = {"d": ds, "data": config["data"]}
+    if ds["source"] in physionet.PHYSIONET:
+        parts["raw"] = str(physionet.raw_root(config, ds["source"]))
+    return config_hash(parts)
+
+
 rule prepare_dataset:
     """Raw or synthetic data -> the common preprocessed store (signals.npy, records.csv, meta.json last)."""
+    input:
+        raw_inputs,
     output:
         meta=paths.results(config) / "data" / "{dataset}" / "meta.json",
     params:
-        h=lambda w: config_hash({"d": config["datasets"][w.dataset], "data": config["data"]}),
+        h=prepare_hash,
     log:
         LOGS / "prepare" / "{dataset}.log",
     shell:

@@ -1,0 +1,66 @@
+"""Presets and workflow wiring of the PhysioNet sources: local copies, download markers, the local preset."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmark.config import load_config
+from benchmark.data import check_sources
+from benchmark.data.physionet import download_inputs, ptbxl_folder, raw_root
+from benchmark.errors import ConfigError
+from conftest import REPO
+
+
+def test_paper_preset_downloads_what_it_reads():
+    cfg = load_config(REPO / "config" / "config.yaml")
+    assert cfg["ptbxl_dir"] is None and cfg["cpsc2018_dir"] is None
+    assert [p.as_posix() for p in download_inputs(cfg, "ptbxl")] == [
+        "results/raw/ptbxl/.downloads/metadata.json", "results/raw/ptbxl/.downloads/records500.json"]
+    assert [p.as_posix() for p in download_inputs(cfg, "cpsc2018")] == ["results/raw/cpsc2018/.downloads/records.json"]
+    assert raw_root(cfg, "ptbxl") == Path("results/raw/ptbxl")
+
+
+def test_local_copy_replaces_the_download(tmp_path):
+    cfg = load_config(REPO / "config" / "config.yaml", {"ptbxl_dir": str(tmp_path)})
+    assert download_inputs(cfg, "ptbxl") == [] and raw_root(cfg, "ptbxl") == tmp_path
+    check_sources(cfg)
+    bad = load_config(REPO / "config" / "config.yaml", {"cpsc2018_dir": str(tmp_path / "nope")})
+    with pytest.raises(ConfigError, match="cpsc2018_dir .* not a folder"):
+        check_sources(bad)
+
+
+def test_ptbxl_folder_choice():
+    assert ptbxl_folder({}, 100) == "records100" and ptbxl_folder({}, 250) == "records500"
+    assert ptbxl_folder({"records": 500}, 100) == "records500"
+
+
+def test_local_preset_keeps_its_own_leaderboard():
+    cfg = load_config(REPO / "config" / "local.yaml")
+    assert cfg["leaderboard"] == "results/local/leaderboard.md" and cfg["results_dir"] == "results/local"
+    assert {t["dataset"] for t in cfg["tasks"].values()} == {"ptbxl"}
+    assert cfg["tasks"]["ptbxl_super_multi"]["selection"] == "multi_label"
+    assert cfg["pretrain"]["text_model"] == "all-MiniLM-L6-v2" and cfg["device"] == "cpu"
+
+
+def test_schema_rejects_unknown_dataset_options(tmp_path):
+    with pytest.raises(ConfigError, match="crop"):
+        load_config(REPO / "config" / "config.yaml",
+                    {"datasets": {"ptbxl": {"source": "ptbxl", "crop": "random"}}})
+
+
+def test_paper_dag_wires_downloads_before_preparation(tmp_path):
+    results = tmp_path / "results"
+    run = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--snakefile", str(REPO / "workflow" / "Snakefile"),
+                          "--directory", str(REPO), "--configfile", str(REPO / "config" / "config.yaml"),
+                          "--config", f"results_dir={results}", f"raw_dir={tmp_path / 'raw'}", "--",
+                          str(results / "data" / "ptbxl" / "meta.json"), str(results / "data" / "cpsc2018" / "meta.json")],
+                         capture_output=True, text=True, timeout=300)
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out[-3000:]
+    for marker in ("ptbxl/.downloads/metadata.json", "ptbxl/.downloads/records500.json",
+                   "cpsc2018/.downloads/records.json"):
+        assert marker in out
+    assert "records100.json" not in out
