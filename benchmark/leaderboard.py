@@ -117,9 +117,8 @@ def _header(config: dict, runs: list[dict], demo: bool, methods: list[str]) -> s
     prov = [r["provenance"] for r in runs]
     devices = sorted({p["pretrain_device"] for p in prov}) or ["(no results)"]
     commits = sorted({p["commit"] for p in prov}) or ["(no results)"]
-    sizes = {}
-    for r in runs:
-        sizes[r["task"]] = r["split_sizes"]
+    sizes = {r["task"]: r["split_sizes"] for r in runs}
+    epochs = {r["method"]: r["provenance"]["pretrain_epochs"] for r in runs if "pretrain_epochs" in r["provenance"]}
     pre = config["pretrain"]
     lines = [f"# Leaderboard — preset `{config['preset']}`", ""]
     if demo:
@@ -138,6 +137,7 @@ def _header(config: dict, runs: list[dict], demo: bool, methods: list[str]) -> s
               f"normalisation `{config['data']['normalisation']}`",
               f"- Pre-training: train split of `{pre['dataset']}` (reports of the training split only), "
               f"{pre['epochs']} epochs, batch {pre['batch_size']}; text model `{pre['text_model']}` (frozen)",
+              f"- Epochs actually run: " + (", ".join(f"{m} {e}" for m, e in sorted(epochs.items())) or "(no results)"),
               f"- Split sizes (train/val/test): " + "; ".join(
                   f"{t}: {s['train']}/{s['val']}/{s['test']}" for t, s in sorted(sizes.items())),
               f"- Seeds: {config['seeds']} (mean ± sample std when more than one); methods: {', '.join(_order(methods))}",
