@@ -54,7 +54,11 @@ class TemporalContrast(nn.Module):
     def loss(self, c: torch.Tensor, z_future: torch.Tensor) -> torch.Tensor:
         """The TC loss: for each k, W_k c_t must pick its own record's z_{t+k} among the batch's (dot-product
         scores, in-batch negatives), averaged over the k steps given. c: (B, hidden); z_future: (B, k, feat_dim)."""
-        return torch.stack([info_nce(self.predictors[j](c), z_future[:, j]) for j in range(z_future.shape[1])]).mean()
+        # raw dot products of 512-d features reach tens: computed in float32 even under bf16 autocast
+        with torch.autocast(c.device.type, enabled=False):
+            c, z_future = c.float(), z_future.float()
+            return torch.stack([info_nce(self.predictors[j](c), z_future[:, j])
+                                for j in range(z_future.shape[1])]).mean()
 
 
 class Method(benchmark.Method):
