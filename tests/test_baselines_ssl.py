@@ -201,6 +201,17 @@ def test_cpc_shapes():
     assert [p.shape[1] for p in short] == [3, 2, 1]
 
 
+def test_cpc_starts_at_chance():
+    # W_k start at zero: all scores 0, so each offset's loss is log(#candidates) = log(B * min(A, L - k))
+    spec, m = make("cpc")
+    p = spec.config["params"]
+    b, length = 4, 16                                     # T = 256 -> 16 latent steps
+    expected = [math.log(b * min(p["anchors_per_sequence"], length - k)) for k in range(1, p["prediction_steps"] + 1)]
+    with torch.no_grad():
+        loss = m.training_step({"ecg": ecg_batch(b, 256)})
+    assert loss.item() == pytest.approx(sum(expected) / len(expected), rel=1e-6)
+
+
 def test_cpc_context_is_causal():
     _, m = make("cpc")
     z = torch.randn(2, 10, 512)

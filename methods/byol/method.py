@@ -37,8 +37,9 @@ def ema_update(target: nn.Module, online: nn.Module, tau: float) -> None:
 
 
 def regression_loss(p: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-    """Eq. 2: || p/|p| - z/|z| ||^2 = 2 - 2 cos(p, z), batch mean; z is the target (no gradient)."""
-    return (2 - 2 * F.cosine_similarity(p, z.detach(), dim=-1)).mean()
+    """Eq. 2: || p/|p| - z/|z| ||^2 = 2 - 2 cos(p, z), batch mean; z is the target (no gradient).
+    Computed in float32 (also under bfloat16 autocast)."""
+    return (2 - 2 * F.cosine_similarity(p.float(), z.detach().float(), dim=-1)).mean()
 
 
 class Method(benchmark.Method):

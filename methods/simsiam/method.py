@@ -14,7 +14,7 @@ from benchmark.augment import Compose
 
 def negative_cosine(p, z):
     """Eq. 1 with Eq. 3's stop-gradient: D(p, stopgrad(z)) = -cos(p, z), batch mean (Algorithm 1, D)."""
-    return -F.cosine_similarity(p, z.detach(), dim=-1).mean()
+    return -F.cosine_similarity(p.float(), z.detach().float(), dim=-1).mean()   # float32 under autocast too
 
 
 def projection_mlp(d_in: int, d: int, layers: int) -> nn.Sequential:
