@@ -1,10 +1,27 @@
-"""Contrastive losses shared by the methods."""
+"""Contrastive losses shared by the methods.
+
+Every loss here computes in float32, also inside the training loop's bfloat16 autocast: cosine logits
+divided by temperatures like 0.07 span about +-14, where bfloat16's 8-bit mantissa would blur the softmax.
+"""
 from __future__ import annotations
+
+import functools
 
 import torch
 import torch.nn.functional as F
 
 
+def _float32(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        tensors = [a for a in (*args, *kwargs.values()) if torch.is_tensor(a)]
+        up = lambda a: a.float() if torch.is_tensor(a) and a.is_floating_point() else a  # noqa: E731
+        with torch.autocast(tensors[0].device.type, enabled=False):
+            return fn(*map(up, args), **{k: up(v) for k, v in kwargs.items()})
+    return wrapper
+
+
+@_float32
 def clip_loss(a: torch.Tensor, b: torch.Tensor, temperature: float) -> torch.Tensor:
     """Symmetric InfoNCE between paired rows of `a` and `b` (ETP, Eq. 3-5; CLIP).
 
@@ -18,6 +35,7 @@ def clip_loss(a: torch.Tensor, b: torch.Tensor, temperature: float) -> torch.Ten
     return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target))
 
 
+@_float32
 def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Tensor:
     """NT-Xent over 2N views (SimCLR, Chen et al. 2020, Eq. 1): each view's positive is its partner, the
     other 2N - 2 views are negatives; the loss is averaged over all 2N anchors."""
@@ -29,6 +47,7 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Ten
     return F.cross_entropy(logits, target)
 
 
+@_float32
 def info_nce(query: torch.Tensor, keys: torch.Tensor, temperature: float = 1.0, normalise: bool = False) -> torch.Tensor:
     """InfoNCE (van den Oord et al. 2018, Eq. 4) with in-batch negatives: row i of `query` must pick row i
     of `keys` among all rows of `keys`. Dot-product scores by default (CPC); cosine when `normalise`."""
@@ -46,6 +65,7 @@ def same_id_mask(ids: torch.Tensor, other: torch.Tensor | None = None) -> torch.
     return ids[:, None] == other[None, :]
 
 
+@_float32
 def multi_positive_info_nce(query: torch.Tensor, keys: torch.Tensor, positives: torch.Tensor,
                             temperature: float) -> torch.Tensor:
     """InfoNCE with any number of positives per anchor (CLOCS, Kiyasseh et al. 2021, Eq. 1-2).

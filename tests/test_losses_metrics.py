@@ -91,3 +91,12 @@ def test_linear_probe_never_looks_at_test_labels_for_model_selection():
     second = linear_probe(X, shuffled, [0.001, 0.1, 10.0])
     assert first["selected_C"] == second["selected_C"]
     assert first["model_selection"] == second["model_selection"]
+
+
+def test_losses_compute_in_float32_under_bf16_autocast():
+    a, b = torch.randn(16, 32), torch.randn(16, 32)
+    exact = clip_loss(a, b, 0.07)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        inside = clip_loss(a @ torch.eye(32), b, 0.07)  # the matmul makes a bf16 input, as a head would
+    assert inside.dtype == torch.float32
+    assert inside.item() == pytest.approx(exact.item(), rel=2e-2)
