@@ -42,7 +42,8 @@ class Method(benchmark.Method):
         super().__init__(encoder, cfg)
         self.variant = cfg["variant"]
         if self.variant not in VARIANTS:
-            raise ValueError(f"methods/clocs/config.yaml: params.variant must be one of {VARIANTS}, got {self.variant!r}")
+            raise ValueError(f"methods/clocs/config.yaml: params.variant must be one of {VARIANTS}, "
+                             f"got {self.variant!r}")
         self.n_segments, self.n_lead_groups = cfg["segments"], cfg["lead_groups"]
         # CLOCS uses no augmentation; the list is empty by default
         self.augment = Compose.from_config(cfg.get("augmentations"), cfg["sampling_rate"])

@@ -19,8 +19,8 @@ from benchmark.losses import info_nce, nt_xent
 
 
 def permute_all_leads(x: torch.Tensor, max_segments: int, retries: int = 10) -> torch.Tensor:
-    """Data Augmentation, "permutation": cut the time axis into 2..max_segments pieces and shuffle them, the same way in
-    all 12 leads (the reference code keeps channel 0 only). A record that came back unchanged (identity
+    """Data Augmentation, "permutation": cut the time axis into 2..max_segments pieces and shuffle them, the
+    same way in all 12 leads (the reference code keeps channel 0 only). A record that came back unchanged (identity
     order, about 1 in 5 draws) is permuted again, so every strong view is really permuted."""
     out = segment_permutation(x, max_segments=max_segments)
     for _ in range(retries):
@@ -32,8 +32,8 @@ def permute_all_leads(x: torch.Tensor, max_segments: int, retries: int = 10) -> 
 
 
 class TemporalContrast(nn.Module):
-    """Temporal Contrasting. The autoregressive model is a transformer (L layers, H heads, pre-norm) over the linearly
-    projected features with a context token prepended; its output at the token is the context c_t."""
+    """Temporal Contrasting. The autoregressive model is a transformer (L layers, H heads, pre-norm) over the
+    linearly projected features with a context token prepended; its output at the token is the context c_t."""
 
     def __init__(self, feat_dim: int, hidden: int, layers: int, heads: int, mlp_dim: int, dropout: float,
                  timesteps: int):
@@ -53,7 +53,8 @@ class TemporalContrast(nn.Module):
 
     def loss(self, c: torch.Tensor, z_future: torch.Tensor) -> torch.Tensor:
         """The TC loss: for each k, W_k c_t must pick its own record's z_{t+k} among the batch's (dot-product
-        scores, in-batch negatives), averaged over the k steps given. c: (B, hidden); z_future: (B, k, feat_dim)."""
+        scores, in-batch negatives), averaged over the k steps given.
+        c: (B, hidden); z_future: (B, k, feat_dim)."""
         # raw dot products of 512-d features reach tens: computed in float32 even under bf16 autocast
         with torch.autocast(c.device.type, enabled=False):
             c, z_future = c.float(), z_future.float()
@@ -76,7 +77,8 @@ class Method(benchmark.Method):
         self.timesteps = max(1, round(t["future_seconds"] * cfg["sampling_rate"] / encoder.stride))
         self.tc = TemporalContrast(encoder.out_dim, t["hidden_dim"], t["layers"], t["heads"], t["mlp_dim"],
                                    t["dropout"], self.timesteps)
-        # Contextual Contrasting: non-linear projection head on the contexts before NT-Xent (hidden -> hidden/2 -> hidden/4)
+        # Contextual Contrasting: non-linear projection head on the contexts before NT-Xent
+        # (hidden -> hidden/2 -> hidden/4)
         h = t["hidden_dim"]
         self.cc_head = nn.Sequential(nn.Linear(h, h // 2), nn.BatchNorm1d(h // 2), nn.ReLU(inplace=True),
                                      nn.Linear(h // 2, h // 4))
@@ -94,7 +96,8 @@ class Method(benchmark.Method):
         zs = self.encoder.feature_map(strong).transpose(1, 2)
         steps = zw.shape[1]
         k = min(self.timesteps, steps - 1)  # shorter inputs than the preset's (tests) predict fewer steps
-        # Temporal Contrasting: one random time t per batch; the context sees z_1..z_t, the targets are z_{t+1..t+K}
+        # Temporal Contrasting: one random time t per batch; the context sees z_1..z_t,
+        # the targets are z_{t+1..t+K}
         t = int(torch.randint(1, steps - k + 1, (1,)))
         cw, cs = self.tc.context(zw[:, :t]), self.tc.context(zs[:, :t])
         # cross-view prediction: the strong context predicts the weak future and vice versa
