@@ -56,13 +56,14 @@ class Method(benchmark.Method):
         if length < 2:
             raise ValueError(f"CPC needs at least 2 latent steps; the ECG gives {length} (T/16); use longer records")
         losses = []
-        for k, pred in enumerate(self.predictions(c), start=1):
-            # A distinct anchor times t per record (without replacement), so that a key is never duplicated
-            n_t = pred.shape[1]
+        for k in range(1, min(len(self.predictors), length - 1) + 1):
+            # A distinct anchor times t per record (without replacement), so that a key is never duplicated;
+            # W_k is applied at the anchors only (the same numbers as `predictions(c)` there, ~L/A times cheaper)
+            n_t = length - k
             a = min(self.anchors, n_t)
             t = torch.rand(b, n_t, device=z.device).argsort(dim=1)[:, :a]           # (B, A)
             rows = torch.arange(b, device=z.device)[:, None].expand(b, a)
-            query = pred[rows, t].reshape(b * a, -1)                                 # W_k c_t
+            query = self.predictors[k - 1](c[rows, t]).reshape(b * a, -1)           # W_k c_t
             keys = z[rows, t + k].reshape(b * a, -1)                                 # z_{t+k}
             # Eq. 4 (InfoNCE): the true z_{t+k} among the B*A sampled latents, i.e. negatives from the other
             # records of the batch and from other times of the same record (Sec. 3.1 draws negatives from the
