@@ -60,7 +60,7 @@ def info_nce(query: torch.Tensor, keys: torch.Tensor, temperature: float = 1.0, 
 def same_id_mask(ids: torch.Tensor, other: torch.Tensor | None = None) -> torch.Tensor:
     """(N,) ids -> (N, M) bool mask, True where row i of `ids` and row k of `other` (default: `ids` itself)
     carry the same id, the diagonal included: the positive pairs of patient-level contrastive losses
-    (CLOCS, Kiyasseh et al. 2021, Sec. 3.1; ASTCL) when both axes index records of one batch."""
+    (CLOCS, Kiyasseh et al. 2021; ASTCL) when both axes index records of one batch."""
     other = ids if other is None else other
     return ids[:, None] == other[None, :]
 
@@ -68,7 +68,7 @@ def same_id_mask(ids: torch.Tensor, other: torch.Tensor | None = None) -> torch.
 @_float32
 def multi_positive_info_nce(query: torch.Tensor, keys: torch.Tensor, positives: torch.Tensor,
                             temperature: float) -> torch.Tensor:
-    """InfoNCE with any number of positives per anchor (CLOCS, Kiyasseh et al. 2021, Eq. 1-2).
+    """InfoNCE with any number of positives per anchor (CLOCS' patient-specific loss, Kiyasseh et al. 2021).
 
     Logits are cosine similarities between rows of `query` and `keys` divided by the temperature; for every
     positive pair (i, k) (`positives[i, k]` True) the term is -log softmax over row i evaluated at k, and the
