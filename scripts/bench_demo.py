@@ -10,6 +10,7 @@ every 0.2 s. Target on a 2-core machine: <= 10 minutes and < 4 GB.
 from __future__ import annotations
 
 import argparse
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -36,13 +37,19 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cores", default="all")
     ap.add_argument("--keep", help="write into this folder instead of a temporary one")
+    ap.add_argument("--in-place", action="store_true",
+                    help="run config/demo.yaml as it is (deletes results/demo first, rewrites leaderboard.md)")
     args = ap.parse_args()
     out = Path(args.keep or tempfile.mkdtemp(prefix="ecg-bench-demo-"))
-    cfg = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())
-    cfg.update(results_dir=str(out / "results"), cache_dir=str(out / "cache"), leaderboard=str(out / "leaderboard.md"))
-    cfg_path = out / "demo.yaml"
     out.mkdir(parents=True, exist_ok=True)
-    cfg_path.write_text(yaml.safe_dump(cfg))
+    cfg = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())
+    if args.in_place:  # the text-embedding cache is kept: it is keyed by content and shared by presets
+        shutil.rmtree(REPO / cfg["results_dir"], ignore_errors=True)
+        cfg_path = REPO / "config" / "demo.yaml"
+    else:
+        cfg.update(results_dir=str(out / "results"), cache_dir=str(out / "cache"), leaderboard=str(out / "leaderboard.md"))
+        cfg_path = out / "demo.yaml"
+        cfg_path.write_text(yaml.safe_dump(cfg))
     cmd = [sys.executable, "-m", "snakemake", "--cores", args.cores, "--configfile", str(cfg_path), "--nolock",
            "--directory", str(REPO), "--snakefile", str(REPO / "workflow" / "Snakefile")]
     t0, peak = time.time(), 0
