@@ -127,9 +127,11 @@ def _header(config: dict, runs: list[dict], demo: bool, methods: list[str]) -> s
                   "> and that the methods rank sensibly on a learnable toy task; they are **not** a reproduction of",
                   "> the paper. The paper's numbers appear only in columns marked *(ref.)*, measured on the real data.", ""]
     else:
-        lines += ["> Columns marked *(ref.)* are the numbers reported in the ETP paper (ICASSP 2024), shown for",
-                  "> comparison; every other number was measured by this benchmark.", ""]
-    lines += [f"- Generated: {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} by "
+        lines += ["> Columns marked *(ref.)* are the numbers reported in the ETP paper (ICASSP 2024) on the full",
+                  "> datasets, shown for comparison; every other number was measured by this benchmark, in the",
+                  "> setting the lines below describe.", ""]
+    lines += [f"- Preset: {config.get('description', config['preset'])}",
+              f"- Generated: {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} by "
               f"`snakemake --cores all --configfile <{config['preset']} preset>`; code commit(s): {', '.join(commits)}",
               f"- Data: " + "; ".join(f"{n} ({d.get('title', d['source'])}, source `{d['source']}`)"
                                       for n, d in config["datasets"].items()),
