@@ -46,9 +46,10 @@ def build_optimizer(params, opt: dict) -> torch.optim.Optimizer:
 
 
 def build_schedule(optimizer, sched: dict, steps_per_epoch: int, epochs: int):
-    """Per-step multiplier: constant, or linear warm-up then cosine decay to zero."""
+    """Per-step multiplier: constant, or linear warm-up then cosine decay to zero. The warm-up never takes
+    more than a tenth of training, so a short (demo) run still reaches the method's peak learning rate."""
     total = max(1, steps_per_epoch * epochs)
-    warmup = int(sched.get("warmup_epochs", 0) * steps_per_epoch)
+    warmup = min(int(sched.get("warmup_epochs", 0) * steps_per_epoch), total // 10)
 
     def factor(step: int) -> float:
         if step < warmup:
