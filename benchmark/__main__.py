@@ -18,7 +18,7 @@ def _config(args):
 def cmd_prepare(args):
     from benchmark import data
 
-    data.prepare(_config(args), args.dataset, args.out)
+    data.prepare(_config(args), args.dataset, args.out, threads=args.threads)
 
 
 def cmd_download(args):
@@ -56,8 +56,13 @@ def cmd_embed_reports(args):
     config = _config(args)
     runtime.setup(args.threads)
     store = load_store(paths.dataset_dir(config, config["pretrain"]["dataset"]))
-    emb = embed_texts(config["pretrain"]["text_model"], store.records["report"].tolist(), paths.text_cache(config),
-                      device=str(runtime.pick_device(config["device"])))
+    # only the pre-training split's reports are ever read (no val/test text); other rows stay zero
+    train = store.indices("train")
+    reports = store.records["report"].iloc[train].tolist()
+    emb_train = embed_texts(config["pretrain"]["text_model"], reports, paths.text_cache(config),
+                            device=str(runtime.pick_device(config["device"])))
+    emb = np.zeros((len(store), emb_train.shape[1]), np.float32)
+    emb[train] = emb_train
     with atomic_path(args.out) as tmp:
         with open(tmp, "wb") as f:
             np.save(f, emb)

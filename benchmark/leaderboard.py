@@ -120,6 +120,9 @@ def _header(config: dict, runs: list[dict], demo: bool, methods: list[str]) -> s
     sizes = {r["task"]: r["split_sizes"] for r in runs}
     epochs = {r["method"]: r["provenance"]["pretrain_epochs"] for r in runs if "pretrain_epochs" in r["provenance"]}
     pre = config["pretrain"]
+    metas = {n: read_json(paths.dataset_dir(config, n) / "meta.json") for n in config["datasets"]
+             if (paths.dataset_dir(config, n) / "meta.json").exists()}
+    text_line = metas.get(pre["dataset"], {}).get("text_description", "synthetic English template reports")
     lines = [f"# Leaderboard — preset `{config['preset']}`", ""]
     if demo:
         lines += ["> **DEMO RESULTS ON SYNTHETIC DATA.** These numbers come from the embedded synthetic cohort",
@@ -139,6 +142,8 @@ def _header(config: dict, runs: list[dict], demo: bool, methods: list[str]) -> s
               f"normalisation `{config['data']['normalisation']}`",
               f"- Pre-training: train split of `{pre['dataset']}` (reports of the training split only), "
               f"{pre['epochs']} epochs, batch {pre['batch_size']}; text model `{pre['text_model']}` (frozen)",
+              f"- Pre-training text: {text_line}; training split only",
+              *[f"- {n}: {m['summary']}" for n, m in metas.items() if m.get("summary")],
               f"- Epochs actually run: " + (", ".join(f"{m} {e}" for m, e in sorted(epochs.items())) or "(no results)"),
               f"- Split sizes (train/val/test): " + "; ".join(
                   f"{t}: {s['train']}/{s['val']}/{s['test']}" for t, s in sorted(sizes.items())),
