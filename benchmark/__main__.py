@@ -142,6 +142,7 @@ def cmd_linear(args):
 
 def cmd_zeroshot(args):
     from benchmark import paths, runtime
+    from benchmark.errors import BenchmarkError
     from benchmark.evaluate import embed, load_weights, zero_shot_metrics, zero_shot_scores
     from benchmark.io import write_json
     from benchmark.pretrain import build_method
@@ -150,7 +151,8 @@ def cmd_zeroshot(args):
     t0 = time.time()
     config, spec, task, store, data, train_info = _setup_eval(args)
     if not spec.cls.zero_shot:
-        raise SystemExit(f"error: method {args.method} has no ECG-text space; it takes no zero-shot evaluation")
+        raise BenchmarkError(f"method {args.method} has no ECG-text space (zero_shot = False); "
+                             "it takes no zero-shot evaluation")
     device = runtime.pick_device(config["device"])
     method = build_method(spec, train_info["text_dim"], train_info["sampling_rate"]).to(device)
     load_weights(method, paths.pretrain_dir(config, args.method, args.seed) / "model.safetensors", f"method {args.method}")

@@ -37,6 +37,5 @@ class Method(benchmark.Method):
         # batch-norm statistics cover all 2N views (Sec. 2.2, "Global BN": BN statistics over all views)
         z = self.projector(self.encoder(torch.cat([self.augment(x), self.augment(x)])))
         # Eq. 1: NT-Xent; each view's positive is its partner, the other 2(N - 1) views are its negatives
-        # (similarities in float32 also under bfloat16 autocast)
-        z = z.float()
+        # (benchmark.losses computes it in float32, also under bfloat16 autocast)
         return nt_xent(z[:n], z[n:], self.temperature)
