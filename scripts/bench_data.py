@@ -39,8 +39,8 @@ from benchmark.data.store import load_store  # noqa: E402
 def preset(data: Path, results: Path, rate: int, folder: int, seconds: float = 10) -> dict:
     overrides = {"results_dir": str(results), "ptbxl_dir": str(data / "ptbxl"), "cpsc2018_dir": str(data / "cpsc2018"),
                  "data": {"sampling_rate": rate, "seconds": seconds, "normalisation": "minmax"},
-                 "datasets": {"ptbxl": {"source": "ptbxl", "records": folder},
-                              "cpsc2018": {"source": "cpsc2018"}}}
+                 "datasets": {"ptbxl": {"source": "ptbxl", "records": folder, "allow_partial": True},
+                              "cpsc2018": {"source": "cpsc2018", "allow_partial": True}}}  # the shared subsets
     return load_config(REPO / "config" / "local.yaml", overrides)
 
 

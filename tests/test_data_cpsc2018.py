@@ -71,7 +71,7 @@ def cpsc_config(tmp_path: Path, root: Path, seconds: float = 10, **dataset) -> d
     cfg = yaml.safe_load((REPO / "config" / "local.yaml").read_text())
     cfg.update(results_dir=str(tmp_path / "results"), cpsc2018_dir=str(root), ptbxl_dir=None)
     cfg["data"]["seconds"] = seconds
-    cfg["datasets"] = {"cpsc": {"source": "cpsc2018", **dataset}}
+    cfg["datasets"] = {"cpsc": {"source": "cpsc2018", "allow_partial": True, **dataset}}  # 10 of 6,877 on disk
     cfg["pretrain"]["dataset"] = "cpsc"
     cfg["tasks"] = {"cpsc": {"dataset": "cpsc", "classes": list(CLASSES)}}
     cfg["evaluation"] = {"linear_tasks": ["cpsc"]}
@@ -172,3 +172,9 @@ def test_truncated_mat_file_is_named(shared_data, tmp_path):
 
 def test_split_file_is_the_one_in_the_package():
     assert SPLIT_FILE == REPO / "benchmark" / "splits" / "cpsc2018_split.csv" and SPLIT_FILE.exists()
+
+
+def test_partial_copy_stops_unless_allowed(shared_data, tmp_path):
+    with pytest.raises(BenchmarkError, match=r"(?s)6867 of the 6877 records .*training/cpsc_2018/: 6867 missing "
+                                             r"\(e\.g\. A0011, A0012, A0013\).*allow_partial: true"):
+        prepare(cpsc_config(tmp_path, shared_data / "cpsc2018", allow_partial=False), "cpsc", tmp_path / "store")

@@ -220,3 +220,18 @@ def test_missing_metadata_is_a_clear_error(tmp_path):
     cfg = load_config(REPO / "config" / "local.yaml", {"ptbxl_dir": str(tmp_path / "empty")})
     with pytest.raises(BenchmarkError, match="ptbxl_database.csv"):
         prepare(cfg, "ptbxl", tmp_path / "out")
+
+
+def test_paper_preset_on_a_partial_copy_stops_before_training(shared_data, tmp_path):
+    """The paper preset pointed at the 200 records500 files of the shared subset must not quietly "reproduce"
+    the paper on 1% of PTB-XL: it stops, naming the count and the folders, unless the preset accepts a subset."""
+    cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    cfg.update(results_dir=str(tmp_path / "results"), ptbxl_dir=str(shared_data / "ptbxl"))
+    (tmp_path / "paper.yaml").write_text(yaml.safe_dump(cfg))
+    with pytest.raises(BenchmarkError) as err:
+        prepare(load_config(tmp_path / "paper.yaml"), "ptbxl", tmp_path / "store")
+    msg = str(err.value)
+    assert "21637 of the 21837 records" in msg
+    assert "records500/01000/: 1000 missing" in msg and "records500/00000/: 799 missing" in msg
+    assert "datasets.ptbxl.allow_partial: true" in msg
+    assert not (tmp_path / "store" / "meta.json").exists()

@@ -182,6 +182,9 @@ def prepare_cpsc2018(config: dict, name: str, out_dir: Path, threads: int | None
     missing = len(split) - len(listed_on_disk)
     if not listed_on_disk:
         raise BenchmarkError(f"{name}: no CPSC2018 record (A0001.hea ...) found under {root}; check cpsc2018_dir")
+    absent = sorted(set(split["record"]) - set(headers))
+    folder = "training/cpsc_2018" if (root / "training" / "cpsc_2018").is_dir() else "."
+    pn.require_complete(name, ds, len(split), {folder: absent} if absent else {}, root, "cpsc2018_dir")
 
     labels, sources, disagree, candidates = {}, {"dx": 0, "reference": 0}, [], []
     for rec in listed_on_disk:

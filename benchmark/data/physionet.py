@@ -408,6 +408,24 @@ def report_problems(dataset: str, problems: list[tuple[str, str]], policy: str, 
           file=sys.stderr, flush=True)
 
 
+def require_complete(dataset: str, ds: dict, listed: int, missing: dict[str, list[str]], root: Path,
+                     config_key: str) -> None:
+    """A copy lacking records its metadata lists stops the run before anything trains, unless the preset accepts
+    a subset (`allow_partial: true`): numbers on part of a dataset are not comparable with the paper's.
+    `missing` maps a folder of the copy (e.g. records500/01000) to the records missing there."""
+    n_missing = sum(len(v) for v in missing.values())
+    if not n_missing or ds.get("allow_partial", False):
+        return
+    folders = sorted(missing)
+    shown = "\n".join(f"  {f}/: {len(missing[f])} missing (e.g. {', '.join(missing[f][:3])})" for f in folders[:12])
+    more = f"\n  ... and {len(folders) - 12} more folders" if len(folders) > 12 else ""
+    raise BenchmarkError(
+        f"dataset {dataset}: {n_missing} of the {listed} records its metadata lists are not on disk under {root}:\n"
+        f"{shown}{more}\n"
+        f"Complete the copy (or set {config_key}: null to download the dataset), or, to run on this subset knowingly, "
+        f"set `datasets.{dataset}.allow_partial: true` (the leaderboard then shows the record counts used)")
+
+
 def summary_line(dataset: str, listed: int, missing: int, bad: int, kept: int) -> str:
     return (f"{dataset}: {listed} records listed, {missing} not on disk (skipped), {bad} bad (skipped), "
             f"{kept} preprocessed")

@@ -127,6 +127,11 @@ def prepare_ptbxl(config: dict, name: str, out_dir: Path, threads: int | None = 
     paths = {i: root / str(f) for i, f in db[column].items()}
     on_disk = [i for i in db.index if i not in label_problems and paths[i].with_suffix(".hea").exists()]
     missing = len(db) - len(label_problems) - len(on_disk)
+    absent: dict[str, list[str]] = {}
+    for i in sorted(set(db.index) - set(label_problems) - set(on_disk)):
+        absent.setdefault(paths[i].parent.relative_to(root).as_posix(), []).append(str(i))
+    if on_disk:
+        pn.require_complete(name, ds, len(db), absent, root, "ptbxl_dir")
     if not on_disk:
         raise BenchmarkError(f"{name}: none of the {len(db)} PTB-XL records has its {folder}/ files under {root}; "
                              f"check ptbxl_dir (or the download) and datasets.{name}.records")
