@@ -5,10 +5,16 @@ Per epoch: a seeded permutation of the pre-training split, batches read from the
 logged and a checkpoint written (atomically), so a killed run resumes at the next epoch with the same data
 order and random state. At the end the encoder (and the whole method, heads included) is exported as
 safetensors; train_log.json is written last and marks the run finished.
+
+The checkpoint holds only tensors, numbers, strings, lists and dicts, and is read back with
+`torch.load(weights_only=True)`: a file that needs unpickling of anything else is refused, never executed.
+It is always read onto the CPU (the model and optimiser states are then copied to the training device by
+load_state_dict), because the random-number-generator states must stay CPU byte tensors.
 """
 from __future__ import annotations
 
 import math
+import pickle
 import time
 from pathlib import Path
 
@@ -17,7 +23,7 @@ import torch
 from safetensors.torch import save_file
 from tqdm import tqdm
 
-from benchmark import paths, runtime
+from benchmark import paths, provenance, runtime
 from benchmark.config import config_hash
 from benchmark.data.store import load_store
 from benchmark.encoders import ResNet18_1D
@@ -28,9 +34,10 @@ from benchmark.method import MethodSpec
 CHECKPOINT = "checkpoint.pt"
 
 
-def build_method(spec: MethodSpec, text_dim: int | None, sampling_rate: int, epochs: int = 0,
+def build_method(spec: MethodSpec, text_dim: int | None, sampling_rate: int, n_samples: int, epochs: int = 0,
                  steps_per_epoch: int = 0):
-    cfg = dict(spec.config["params"], sampling_rate=sampling_rate, epochs=epochs, steps_per_epoch=steps_per_epoch)
+    cfg = dict(spec.config["params"], sampling_rate=sampling_rate, n_samples=n_samples, epochs=epochs,
+               steps_per_epoch=steps_per_epoch)
     if spec.cls.needs_text:
         cfg["text_dim"] = text_dim
     return spec.cls(ResNet18_1D(), cfg)
@@ -70,9 +77,55 @@ def epoch_batches(n: int, batch_size: int, seed: int, epoch: int) -> list[np.nda
 
 
 def epochs_for(config: dict, spec: MethodSpec) -> int:
-    if not spec.config["trains"]:
-        return 0
-    return config["pretrain"]["epochs_per_method"].get(spec.name, config["pretrain"]["epochs"])
+    """Every trained method gets the preset's epochs (with the preset's batch size: the same optimiser steps,
+    so a table compares objectives, not budgets); an untrained baseline none."""
+    return config["pretrain"]["epochs"] if spec.config["trains"] else 0
+
+
+def save_checkpoint(path: Path, state: dict, device: torch.device) -> None:
+    """Atomically write `state` plus the RNG states of the CPU and, when training on a GPU, of every GPU."""
+    state = dict(state, torch_rng=torch.get_rng_state())
+    if device.type == "cuda":
+        state["cuda_rng"] = torch.cuda.get_rng_state_all()
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def load_checkpoint(path: Path) -> dict:
+    """Read a checkpoint written by save_checkpoint onto the CPU, refusing anything but plain data."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise BenchmarkError(
+            f"refusing to load the checkpoint {path}: it holds objects other than tensors and plain data "
+            f"({str(e).splitlines()[0][:160]}), so it was not written by this benchmark or has been altered. "
+            "Delete it to restart this pre-training from scratch") from None
+    except (RuntimeError, EOFError, OSError) as e:
+        raise BenchmarkError(f"cannot read the checkpoint {path} ({type(e).__name__}: {str(e)[:160]}); "
+                             "delete it to restart this pre-training from scratch") from None
+
+
+def restore_rng(ckpt: dict, device: torch.device) -> None:
+    """Put back the generators' states: the CPU one always, the GPUs' when the run trains on a GPU."""
+    torch.set_rng_state(ckpt["torch_rng"].to("cpu", torch.uint8))
+    if device.type == "cuda" and ckpt.get("cuda_rng") is not None:
+        torch.cuda.set_rng_state_all([s.to("cpu", torch.uint8) for s in ckpt["cuda_rng"]])
+
+
+def resume(ckpt_path: Path, run_hash: str, method, optimizer, scheduler, device: torch.device) -> tuple[list, int]:
+    """Load a checkpoint of the same run (same run hash) into the training objects; return (loss log, epochs
+    done). No checkpoint, or one of another configuration, means starting afresh: ([], 0)."""
+    if not ckpt_path.exists():
+        return [], 0
+    ckpt = load_checkpoint(ckpt_path)
+    if ckpt.get("run_hash") != run_hash:
+        print(f"{ckpt_path} belongs to another configuration; starting afresh")
+        return [], 0
+    method.load_state_dict(ckpt["method"])
+    optimizer.load_state_dict(ckpt["optimizer"])
+    scheduler.load_state_dict(ckpt["scheduler"])
+    restore_rng(ckpt, device)
+    return ckpt["log"], ckpt["epoch"]
 
 
 def pretrain(config: dict, spec: MethodSpec, seed: int, out_dir: str | Path, threads: int | None = None) -> dict:
@@ -96,7 +149,8 @@ def pretrain(config: dict, spec: MethodSpec, seed: int, out_dir: str | Path, thr
     if epochs and len(idx) < 2:
         raise BenchmarkError(f"{spec.name}: the pre-training split has {len(idx)} usable records; need at least 2")
     steps_per_epoch = len(epoch_batches(len(idx), batch_size, seed, 0)) if epochs else 0
-    method = build_method(spec, text.shape[1] if text is not None else None, store.meta["sampling_rate"],
+    n_samples = int(store.signals.shape[-1])
+    method = build_method(spec, text.shape[1] if text is not None else None, store.meta["sampling_rate"], n_samples,
                           epochs, steps_per_epoch).to(device)
     trainable = [p for p in method.parameters() if p.requires_grad]
     optimizer = build_optimizer(trainable, spec.config["optimizer"])
@@ -105,19 +159,10 @@ def pretrain(config: dict, spec: MethodSpec, seed: int, out_dir: str | Path, thr
                             "dataset": config["datasets"][config["pretrain"]["dataset"]], "seed": seed})
     use_amp = config["amp"] and device.type == "cuda"
 
-    log, start = [], 0
     ckpt_path = out_dir / CHECKPOINT
-    if ckpt_path.exists():
-        ckpt = torch.load(ckpt_path, map_location=device, weights_only=False)
-        if ckpt["run_hash"] == run_hash:
-            method.load_state_dict(ckpt["method"])
-            optimizer.load_state_dict(ckpt["optimizer"])
-            scheduler.load_state_dict(ckpt["scheduler"])
-            torch.set_rng_state(ckpt["torch_rng"])
-            log, start = ckpt["log"], ckpt["epoch"]
-            print(f"[{spec.name} seed {seed}] resuming after epoch {start}/{epochs} from {ckpt_path}")
-        else:
-            print(f"[{spec.name} seed {seed}] {ckpt_path} belongs to another configuration; starting afresh")
+    log, start = resume(ckpt_path, run_hash, method, optimizer, scheduler, device)
+    if start:
+        print(f"[{spec.name} seed {seed}] resuming after epoch {start}/{epochs} from {ckpt_path}")
 
     for epoch in range(start, epochs):
         method.train()
@@ -147,10 +192,9 @@ def pretrain(config: dict, spec: MethodSpec, seed: int, out_dir: str | Path, thr
         log.append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "lr": scheduler.get_last_lr()[0],
                     "seconds": round(time.time() - t0, 1)})
         print(f"[{spec.name} seed {seed}] epoch {epoch + 1}/{epochs} loss {log[-1]['loss']:.4f}")
-        with atomic_path(ckpt_path) as tmp:
-            torch.save({"epoch": epoch + 1, "method": method.state_dict(), "optimizer": optimizer.state_dict(),
-                        "scheduler": scheduler.state_dict(), "torch_rng": torch.get_rng_state(), "log": log,
-                        "run_hash": run_hash}, tmp)
+        save_checkpoint(ckpt_path, {"epoch": epoch + 1, "method": method.state_dict(),
+                                    "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                                    "log": log, "run_hash": run_hash}, device)
 
     method.cpu()
     with atomic_path(out_dir / "encoder.safetensors") as tmp:
@@ -158,11 +202,12 @@ def pretrain(config: dict, spec: MethodSpec, seed: int, out_dir: str | Path, thr
     with atomic_path(out_dir / "model.safetensors") as tmp:
         save_file({k: v.contiguous() for k, v in method.state_dict().items()}, str(tmp))
     info = {"method": spec.name, "title": spec.title, "seed": seed, "epochs": epochs, "batch_size": batch_size,
-            "steps_per_epoch": steps_per_epoch, "n_train_records": int(len(idx)),
+            "steps_per_epoch": steps_per_epoch, "steps": epochs * steps_per_epoch, "n_train_records": int(len(idx)),
             "text_model": config["pretrain"]["text_model"] if text is not None else None,
             "text_dim": int(text.shape[1]) if text is not None else None,
-            "sampling_rate": store.meta["sampling_rate"], "device": runtime.device_name(device), "amp": use_amp,
-            "run_hash": run_hash, "commit": runtime.code_commit(), "wall_seconds": round(time.time() - t0, 1),
+            "sampling_rate": store.meta["sampling_rate"], "n_samples": n_samples,
+            "device": runtime.device_name(device), "amp": use_amp, "threads": torch.get_num_threads(),
+            "run_hash": run_hash, **provenance.record(spec.folder), "wall_seconds": round(time.time() - t0, 1),
             "loss_log": log}
     write_json(out_dir / "train_log.json", info)
     ckpt_path.unlink(missing_ok=True)  # finished: the exported weights supersede the checkpoint

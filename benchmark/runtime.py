@@ -1,14 +1,12 @@
-"""Device, threads, seeds and provenance: facts about where and how a step runs."""
+"""Device, threads and seeds: facts about where and how a step runs (which code ran: benchmark.provenance)."""
 from __future__ import annotations
 
 import platform
 import random
-import subprocess
 
 import numpy as np
 import torch
 
-from benchmark.config import REPO_ROOT
 from benchmark.errors import ConfigError
 
 
@@ -33,14 +31,3 @@ def device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
-
-
-def code_commit() -> str:
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=REPO_ROOT, capture_output=True,
-                                text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT,
-                               capture_output=True, text=True).stdout.strip()
-        return commit + ("-dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"

@@ -6,9 +6,9 @@ import torch
 from safetensors.torch import load_file
 
 from benchmark.data.store import write_store
-from benchmark.errors import TrainingDiverged
+from benchmark.errors import BenchmarkError, TrainingDiverged
 from benchmark.method import load_method
-from benchmark.pretrain import epoch_batches, pretrain
+from benchmark.pretrain import epoch_batches, pretrain, resume, save_checkpoint
 
 METHOD = """
 import torch
@@ -47,8 +47,7 @@ def toy(tmp_path):
     spec = load_method(folder)
     config = {"results_dir": str(tmp_path / "results"), "device": "cpu", "amp": False,
               "datasets": {"toy": {"source": "synthetic"}}, "data": {},
-              "pretrain": {"dataset": "toy", "text_model": "none", "epochs": 3, "batch_size": 8,
-                           "epochs_per_method": {}}}
+              "pretrain": {"dataset": "toy", "text_model": "none", "epochs": 3, "batch_size": 8}}
     spec.cls.calls, spec.cls.crash_at, spec.cls.nan_at = 0, None, None
     return config, spec, tmp_path
 
@@ -92,10 +91,70 @@ def test_nan_loss_stops_naming_method_and_epoch(toy):
 
 def test_untrained_method_exports_its_seeded_initialisation(toy, tmp_path):
     config, spec, tmp = toy
-    config["pretrain"]["epochs_per_method"] = {"toy": 0}
+    config["pretrain"]["epochs"] = 0
     a = pretrain(config, spec, seed=5, out_dir=tmp / "s5a", threads=1)
     pretrain(config, spec, seed=5, out_dir=tmp / "s5b", threads=1)
     pretrain(config, spec, seed=6, out_dir=tmp / "s6", threads=1)
     assert a["epochs"] == 0 and spec.cls.calls == 0
     w = {d: load_file(str(tmp / d / "encoder.safetensors"))["stem.0.weight"] for d in ("s5a", "s5b", "s6")}
     assert torch.equal(w["s5a"], w["s5b"]) and not torch.equal(w["s5a"], w["s6"])
+
+
+class _Payload:
+    """Pickles to a call of os.system: what a tampered checkpoint could run if it were unpickled."""
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+        return os.system, (f"touch {self.marker}",)
+
+
+def test_tampered_checkpoint_is_refused_not_executed(toy):
+    config, spec, tmp = toy
+    out = tmp / "tampered"
+    out.mkdir()
+    marker = tmp / "payload-ran"
+    torch.save({"epoch": 1, "run_hash": "x", "evil": _Payload(marker)}, out / "checkpoint.pt")
+    with pytest.raises(BenchmarkError, match=r"refusing to load the checkpoint .*checkpoint\.pt.*Delete it"):
+        pretrain(config, spec, seed=0, out_dir=out, threads=1)
+    assert not marker.exists()
+
+
+def test_resume_onto_a_gpu_reads_the_checkpoint_on_the_cpu_and_restores_both_generators(tmp_path, monkeypatch):
+    """On a GPU, loading with map_location=<the GPU> moved the CPU generator's state there and set_rng_state
+    raised. Here the training device is CUDA (mocked: this test needs no GPU): the checkpoint must be read on
+    the CPU, the CPU generator restored from a CPU byte tensor, and the GPU generators from their saved state."""
+    gpu_state = [torch.arange(16, dtype=torch.uint8)]
+    restored = []
+    monkeypatch.setattr(torch.cuda, "get_rng_state_all", lambda: [s.clone() for s in gpu_state])
+    monkeypatch.setattr(torch.cuda, "set_rng_state_all", lambda states: restored.append(list(states)))
+    cuda = torch.device("cuda")
+
+    def objects(seed):
+        torch.manual_seed(seed)
+        model = torch.nn.Linear(3, 2)
+        opt = torch.optim.Adam(model.parameters(), lr=0.1)
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 0.5)
+        return model, opt, sched
+
+    model, opt, sched = objects(0)
+    model(torch.ones(4, 3)).sum().backward()
+    opt.step()
+    sched.step()
+    torch.manual_seed(123)
+    cpu_state = torch.get_rng_state()
+    save_checkpoint(tmp_path / "checkpoint.pt", {"epoch": 2, "method": model.state_dict(), "optimizer": opt.state_dict(),
+                                                 "scheduler": sched.state_dict(), "log": [{"epoch": 1}, {"epoch": 2}],
+                                                 "run_hash": "h"}, cuda)
+
+    fresh, fresh_opt, fresh_sched = objects(1)
+    torch.manual_seed(999)
+    log, start = resume(tmp_path / "checkpoint.pt", "h", fresh, fresh_opt, fresh_sched, cuda)
+    assert start == 2 and [e["epoch"] for e in log] == [1, 2]
+    assert torch.equal(fresh.weight, model.weight) and fresh_sched.last_epoch == sched.last_epoch
+    assert torch.equal(torch.get_rng_state(), cpu_state)
+    assert len(restored) == 1 and torch.equal(restored[0][0], gpu_state[0])
+    assert restored[0][0].device.type == "cpu" and restored[0][0].dtype == torch.uint8
+    # another configuration's checkpoint is not resumed
+    assert resume(tmp_path / "checkpoint.pt", "other", fresh, fresh_opt, fresh_sched, cuda) == ([], 0)
