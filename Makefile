@@ -1,8 +1,12 @@
 # The README's two commands are `make demo` and `make test`; both install what they need first.
+# Every preset writes its own board, results/<preset>/leaderboard.md; `make publish PRESET=<preset>` copies a
+# finished one to the top-level leaderboard.md (refusing stale, partial, mixed or uncommitted runs).
 PYTHON ?= python3
 PIP = $(PYTHON) -m pip
+PRESET ?= demo
+PRESET_FILE = $(if $(filter paper,$(PRESET)),config/config.yaml,config/$(PRESET).yaml)
 
-.PHONY: install demo test paper
+.PHONY: install demo test paper local publish
 
 install:
 	$(PIP) install --quiet torch==2.13.0   # first and pinned: the CPU wheel here, never a loose CUDA pull
@@ -16,3 +20,9 @@ test: install
 
 paper: install
 	$(PYTHON) -m snakemake --cores all
+
+local: install
+	$(PYTHON) -m snakemake --cores all --configfile config/local.yaml
+
+publish:
+	$(PYTHON) -m benchmark publish --config $(PRESET_FILE) $(if $(REPLACE),--replace,)

@@ -76,36 +76,42 @@ def cmd_pretrain(args):
     pretrain(config, selected(config)[args.method], args.seed, args.out, args.threads)
 
 
-def _provenance(config, args, spec, data, t0, train_info):
-    from benchmark import runtime
+def _provenance(config, args, data, t0, train_info, method_folder, eval_device: str) -> dict:
+    """What a metrics file records besides its numbers: which run, which code, which machine."""
+    from benchmark import provenance
     from benchmark.config import config_hash
     from benchmark.evaluate import split_sizes
 
-    return {"method": args.method, "title": spec.title, "seed": args.seed, "task": args.task,
+    code = provenance.record(method_folder)
+    return {"method": args.method, "title": train_info["title"], "seed": args.seed, "task": args.task,
             "preset": config["preset"], "split_sizes": split_sizes(data), "classes": data.classes,
             "provenance": {"text_model": train_info.get("text_model") or config["pretrain"]["text_model"],
-                           "config_hash": config_hash({"config": config, "method": spec.config}),
-                           "pretrain_run_hash": train_info["run_hash"], "commit": runtime.code_commit(),
+                           "config_hash": config_hash(config), "pretrain_run_hash": train_info["run_hash"],
+                           **code,
+                           "pretrain_commit": train_info.get("commit"),
+                           "pretrain_code_fingerprint": train_info.get("code_fingerprint"),
+                           "pretrain_method_fingerprint": train_info.get("method_fingerprint"),
                            "pretrain_device": train_info["device"], "pretrain_epochs": train_info["epochs"],
+                           "pretrain_steps": train_info.get("steps"), "pretrain_batch_size": train_info["batch_size"],
+                           "pretrain_records": train_info["n_train_records"],
                            "pretrain_wall_seconds": train_info["wall_seconds"],
-                           "eval_device": runtime.device_name(runtime.pick_device(config["device"])),
-                           "eval_wall_seconds": round(time.time() - t0, 2)}}
+                           "eval_device": eval_device, "eval_wall_seconds": round(time.time() - t0, 2)}}
 
 
 def _setup_eval(args):
-    from benchmark import paths, runtime
+    """Config, method folder, task, store, task records and the pre-training log of an evaluation step.
+    Deliberately light (no torch, no method import): the linear probe needs neither."""
+    from benchmark import paths
     from benchmark.data.store import load_store
     from benchmark.evaluate import task_data
     from benchmark.io import read_json
-    from benchmark.method import selected
 
     config = _config(args)
-    runtime.setup(args.threads, args.seed)
-    spec = selected(config)[args.method]
+    np.random.seed(args.seed)
     task = config["tasks"][args.task]
     store = load_store(paths.dataset_dir(config, task["dataset"]))
     train_info = read_json(paths.pretrain_dir(config, args.method, args.seed) / "train_log.json")
-    return config, spec, task, store, task_data(store, task, args.task), train_info
+    return config, paths.method_folder(args.method), task, store, task_data(store, task, args.task), train_info
 
 
 def cmd_features(args):
@@ -114,7 +120,8 @@ def cmd_features(args):
     from benchmark.evaluate import embed, load_weights
     from benchmark.io import atomic_path
 
-    config, spec, task, store, data, _ = _setup_eval(args)
+    config, _, task, store, data, _ = _setup_eval(args)
+    runtime.setup(args.threads, args.seed)
     device = runtime.pick_device(config["device"])
     encoder = ResNet18_1D().to(device)
     load_weights(encoder, paths.pretrain_dir(config, args.method, args.seed) / "encoder.safetensors",
@@ -131,13 +138,14 @@ def cmd_linear(args):
     from benchmark.io import write_json
 
     t0 = time.time()
-    config, spec, task, store, data, train_info = _setup_eval(args)
+    config, folder, task, store, data, train_info = _setup_eval(args)
     saved = np.load(args.features)
     if not np.array_equal(saved["rows"], data.rows):
         raise BenchmarkError(f"{args.features} was extracted for other records than task {args.task} now selects; "
-                         "delete it and re-run")
+                             "delete it and re-run")
     metrics = linear_probe(saved["features"], data, config["evaluation"]["c_grid"])
-    write_json(args.out, {**_provenance(config, args, spec, data, t0, train_info), "kind": "linear", "metrics": metrics})
+    write_json(args.out, {**_provenance(config, args, data, t0, train_info, folder, "CPU (scikit-learn)"),
+                          "kind": "linear", "metrics": metrics})
 
 
 def cmd_zeroshot(args):
@@ -145,16 +153,19 @@ def cmd_zeroshot(args):
     from benchmark.errors import BenchmarkError
     from benchmark.evaluate import embed, load_weights, zero_shot_metrics, zero_shot_scores
     from benchmark.io import write_json
+    from benchmark.method import load_method
     from benchmark.pretrain import build_method
     from benchmark.text import embed_texts
 
     t0 = time.time()
-    config, spec, task, store, data, train_info = _setup_eval(args)
+    config, folder, task, store, data, train_info = _setup_eval(args)
+    runtime.setup(args.threads, args.seed)
+    spec = load_method(folder)
     if not spec.cls.zero_shot:
         raise BenchmarkError(f"method {args.method} has no ECG-text space (zero_shot = False); "
                              "it takes no zero-shot evaluation")
     device = runtime.pick_device(config["device"])
-    method = build_method(spec, train_info["text_dim"], train_info["sampling_rate"]).to(device)
+    method = build_method(spec, train_info["text_dim"], train_info["sampling_rate"], train_info["n_samples"]).to(device)
     load_weights(method, paths.pretrain_dir(config, args.method, args.seed) / "model.safetensors", f"method {args.method}")
     test = data.split == "test"
     prompts = [config["evaluation"]["prompt"].format(task["prompt_names"][c]) for c in data.classes]
@@ -166,8 +177,9 @@ def cmd_zeroshot(args):
     ecg_space = embed(method.embed_ecg, store.signals, data.rows[test], device, config["evaluation"]["batch_size"])
     metrics = zero_shot_metrics(data.y[test], zero_shot_scores(ecg_space, text_space), data.classes)
     metrics["prompts"] = prompts
-    write_json(args.out, {**_provenance(config, args, spec, data, t0, train_info), "kind": "zeroshot",
-                          "metrics": metrics})
+    write_json(args.out, {**_provenance(config, args, data, t0, train_info, folder,
+                                        runtime.device_name(device)),
+                          "kind": "zeroshot", "metrics": metrics})
 
 
 def cmd_leaderboard(args):
@@ -176,7 +188,17 @@ def cmd_leaderboard(args):
 
     config = _config(args)
     specs = selected(config)
-    leaderboard.write(config, list(specs), {n: s.title for n, s in specs.items()}, args.out)
+    out = leaderboard.write(config, list(specs), {n: s.title for n, s in specs.items()},
+                            [n for n, s in specs.items() if s.cls.zero_shot])
+    print(f"leaderboard of preset {config['preset']!r}: {out}", file=sys.stderr)
+
+
+def cmd_publish(args):
+    from benchmark import leaderboard, paths
+
+    config = _config(args)
+    dest = leaderboard.publish(config, replace=args.replace)
+    print(f"published {paths.leaderboard(config)} as {dest} (and its .json)", file=sys.stderr)
 
 
 def cmd_methods(args):
@@ -209,7 +231,9 @@ def main(argv=None) -> int:
     add("features", cmd_features, "method", "seed", "task", "out")
     add("linear", cmd_linear, "method", "seed", "task", "features", "out")
     add("zeroshot", cmd_zeroshot, "method", "seed", "task", "out")
-    add("leaderboard", cmd_leaderboard, "out")
+    add("leaderboard", cmd_leaderboard)
+    add("publish", cmd_publish).add_argument(
+        "--replace", action="store_true", help="replace a published board of another preset")
     add("methods", cmd_methods)
     args = p.parse_args(argv)
 

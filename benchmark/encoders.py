@@ -45,6 +45,13 @@ class ResNet18_1D(nn.Module):
             if isinstance(m, nn.Conv1d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
 
+    @staticmethod
+    def feature_length(n_samples: int) -> int:
+        """Time steps of `feature_map` for an input of n_samples (four stride-2 stages, each ceil(L / 2))."""
+        for _ in range(4):
+            n_samples = -(-n_samples // 2)
+        return n_samples
+
     def feature_map(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 3:
             raise ValueError(f"ECG encoder expects (batch, leads, time), got shape {tuple(x.shape)}")

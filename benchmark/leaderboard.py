@@ -1,7 +1,16 @@
-"""results/**/metrics/*.json -> leaderboard.md (Tables 1-3 shaped like the paper's) + leaderboard.json."""
+"""A preset's metrics -> its leaderboard (Tables 1-3 shaped like the paper's, Markdown + JSON), and `publish`.
+
+The board of a preset is written to <results_dir>/leaderboard.md by the workflow's last step. Every row states
+the optimiser steps it was pre-trained for, every table the records it used, the header the commit and the
+command of the run. A row whose code (shared code or method folder) changed after it was computed is marked
+stale, loudly; a board with stale or missing rows, results of several commits, or uncommitted code cannot be
+published. `publish` copies a board that passes these checks to the top-level leaderboard.md.
+"""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
 from collections import defaultdict
 from pathlib import Path
 
@@ -9,11 +18,14 @@ import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
-from benchmark import paths
+from benchmark import paths, provenance
+from benchmark.errors import BenchmarkError
 from benchmark.io import atomic_path, read_json, write_json
 
 REFERENCE = Path(__file__).resolve().parent / "reference"
 PAPER_ORDER = ["random_init", "cpc", "simclr", "byol", "simsiam", "tstcc", "clocs", "astcl", "etp"]
+BASELINE = "random_init"
+STALE = "⚠ stale"
 
 
 def _paper_tables():
@@ -40,48 +52,96 @@ def _ref(value) -> str:
     return "" if value is None or pd.isna(value) else f"{value:.1f}"
 
 
-def collect(config: dict, methods: list[str]) -> dict:
-    found = defaultdict(list)
+def _steps(runs: list[dict]) -> str:
+    steps = sorted({r["provenance"].get("pretrain_steps") for r in runs}, key=lambda s: (s is None, s))
+    return "/".join("?" if s is None else str(s) for s in steps)
+
+
+# ------------------------------------------------------------------------------------------------ results
+def expected(config: dict, methods: list[str], zero_shot: list[str]) -> set[tuple[str, str, str, int]]:
+    """(kind, method, task, seed) of every metrics file the preset's DAG produces."""
     ev = config["evaluation"]
-    for kind, tasks in (("linear", ev["linear_tasks"]), ("zeroshot", ev["zeroshot_tasks"])):
-        for m in methods:
-            for t in tasks:
-                for s in config["seeds"]:
-                    p = paths.metrics(config, kind, m, s, t)
-                    if p.exists():
-                        found[(kind, m, t)].append(read_json(p))
+    return ({("linear", m, t, s) for m in methods for t in ev["linear_tasks"] for s in config["seeds"]}
+            | {("zeroshot", m, t, s) for m in zero_shot for t in ev["zeroshot_tasks"] for s in config["seeds"]})
+
+
+def collect(config: dict, wanted) -> dict[tuple[str, str, str], list[dict]]:
+    found = defaultdict(list)
+    for kind, m, t, s in sorted(wanted):
+        p = paths.metrics(config, kind, m, s, t)
+        if p.exists():
+            found[(kind, m, t)].append(read_json(p))
     return found
 
 
-def build(config: dict, methods: list[str], titles: dict[str, str]) -> tuple[str, dict]:
-    results = collect(config, methods)
+def stale_reasons(result: dict, code: str, method_code: dict[str, str]) -> list[str]:
+    """Why a result no longer describes the current code (empty: it does)."""
+    prov, m = result["provenance"], result["method"]
+    reasons = []
+    for step, prefix in (("evaluation", ""), ("pre-training", "pretrain_")):
+        if prov.get(prefix + "code_fingerprint") != code:
+            reasons.append(f"the shared code changed since its {step}")
+        if prov.get(prefix + "method_fingerprint") != method_code.get(m):
+            reasons.append(f"methods/{m}/ changed since its {step}")
+    return reasons
+
+
+# ------------------------------------------------------------------------------------------------ build
+def build(config: dict, methods: list[str], titles: dict[str, str], zero_shot: list[str] | None = None
+          ) -> tuple[str, dict]:
+    zero_shot = methods if zero_shot is None else zero_shot
+    wanted = expected(config, methods, zero_shot)
+    results = collect(config, wanted)
     table1_ref, zs_ref = _paper_tables()
     ev, tasks = config["evaluation"], config["tasks"]
     demo = any(ds["source"] == "synthetic" for ds in config["datasets"].values())
     all_runs = [r for runs in results.values() for r in runs]
+    code = provenance.code_fingerprint()
+    method_code = {m: provenance.method_fingerprint(paths.method_folder(m)) for m in methods}
+
+    stale = {}
+    for (kind, m, t), runs in results.items():
+        for r in runs:
+            why = stale_reasons(r, code, method_code)
+            if why:
+                stale[(kind, m, t, r["seed"])] = why
+    have = {(k, m, t, r["seed"]) for (k, m, t), runs in results.items() for r in runs}
+    missing = sorted(wanted - have)
+
+    def title(kind, m, t=None) -> str:
+        bad = any(key[:2] == (kind, m) and (t is None or key[2] == t) for key in stale)
+        return titles.get(m, m) + (f" {STALE}" if bad else "")
+
     machine: dict = {"preset": config["preset"], "linear": [], "zeroshot": []}
 
     # ---- Table 1: linear evaluation
-    headers = ["Method"]
+    headers = ["Method", "Steps"]
     for t in ev["linear_tasks"]:
-        title = tasks[t].get("title", t)
-        headers += [f"{title} AUC", f"{title} F1"]
+        name = tasks[t].get("title", t)
+        headers += [f"{name} AUC", f"{name} F1"]
         if tasks[t]["paper_table"]:
             headers += [f"paper {tasks[t]['paper_table']} AUC (ref.)", f"paper {tasks[t]['paper_table']} F1 (ref.)"]
     rows = []
     for m in _order({m for (k, m, _) in results if k == "linear"}):
-        row = [titles.get(m, m)]
+        runs_m = [r for t in ev["linear_tasks"] for r in results.get(("linear", m, t), [])]
+        row = [title("linear", m), _steps(runs_m)]
         for t in ev["linear_tasks"]:
             runs = results.get(("linear", m, t), [])
             row += [_fmt([r["metrics"]["auc"] for r in runs]), _fmt([r["metrics"]["f1"] for r in runs])]
             machine["linear"] += [{"method": m, "task": t, "seed": r["seed"], "auc": r["metrics"]["auc"],
-                                   "f1": r["metrics"]["f1"]} for r in runs]
+                                   "f1": r["metrics"]["f1"], "steps": r["provenance"].get("pretrain_steps"),
+                                   "stale": (("linear", m, t, r["seed"]) in stale)} for r in runs]
             pt = tasks[t]["paper_table"]
             if pt:
                 ref = table1_ref.loc[m] if m in table1_ref.index else None
                 row += [_ref(None if ref is None else ref[f"{pt}_auc"]), _ref(None if ref is None else ref[f"{pt}_f1"])]
         rows.append(row)
+    sizes = {r["task"]: r["split_sizes"] for r in all_runs}
+    counts = "; ".join(f"{tasks[t].get('title', t)} {sizes[t]['train']}/{sizes[t]['val']}/{sizes[t]['test']}"
+                       for t in ev["linear_tasks"] if t in sizes)
     sections = ["## Table 1: linear evaluation (frozen encoder, logistic regression; macro AUC and macro F1, %)",
+                f"Records (train/val/test): {counts or '(no results)'}. Steps: the method's pre-training optimiser "
+                "steps.",
                 tabulate(rows, headers, tablefmt="github", disable_numparse=True) if rows else "_no linear results yet_"]
 
     # ---- Tables 2-3: zero-shot, per class
@@ -89,64 +149,108 @@ def build(config: dict, methods: list[str], titles: dict[str, str]) -> tuple[str
         pt = tasks[t]["paper_table"]
         ref = zs_ref.get(pt) if pt else None
         zs_methods = _order({m for (k, m, tt) in results if k == "zeroshot" and tt == t})
-        headers = ["Category", "Method", "AUC", "ACC", "F1"] + (["paper AUC (ref.)", "paper ACC (ref.)",
-                                                                   "paper F1 (ref.)"] if ref is not None else [])
+        headers = ["Category", "Method", "Steps", "AUC", "ACC", "F1"] + (
+            ["paper AUC (ref.)", "paper ACC (ref.)", "paper F1 (ref.)"] if ref is not None else [])
         rows = []
         for cls in list(tasks[t]["classes"]) + ["Average"]:
             for m in zs_methods:
                 runs = results[("zeroshot", m, t)]
                 vals = [r["metrics"]["average"] if cls == "Average" else r["metrics"]["per_class"][cls] for r in runs]
-                row = [cls, titles.get(m, m)] + [_fmt([v[k] for v in vals]) for k in ("auc", "acc", "f1")]
-                machine["zeroshot"] += [{"method": m, "task": t, "class": cls, "seed": r["seed"], **v}
+                row = [cls, title("zeroshot", m, t), _steps(runs)] + [_fmt([v[k] for v in vals])
+                                                                        for k in ("auc", "acc", "f1")]
+                machine["zeroshot"] += [{"method": m, "task": t, "class": cls, "seed": r["seed"], **v,
+                                         "stale": (("zeroshot", m, t, r["seed"]) in stale)}
                                         for r, v in zip(runs, vals)]
                 if ref is not None:
                     hit = ref[(ref["class"] == cls) & (ref["method"] == m)]
                     row += [_ref(hit[k].iloc[0]) if len(hit) else "" for k in ("auc", "acc", "f1")]
                 rows.append(row)
+        test_n = sizes[t]["test"] if t in sizes else "?"
         sections += [f"## Table {n}: zero-shot classification on {tasks[t].get('title', t)} "
                      f"(prompt \"{ev['prompt'].format('{class}')}\"; per-class AUC, ACC, F1, %)",
-                     tabulate(rows, headers, tablefmt="github", disable_numparse=True) if rows else "_no zero-shot results yet_"]
+                     f"Records: the {test_n} test records of the task; nothing is fitted.",
+                     tabulate(rows, headers, tablefmt="github", disable_numparse=True) if rows
+                     else "_no zero-shot results yet_"]
 
-    header = _header(config, all_runs, demo, methods)
+    commits = sorted({r["provenance"].get(k) or "unknown" for r in all_runs for k in ("commit", "pretrain_commit")})
+    machine.update({
+        "results_dir": str(paths.results(config)),
+        "command": os.environ.get("BENCHMARK_INVOCATION", "(not run by snakemake)"),
+        "code": {"commits": commits, "fingerprint": code, "rendering": provenance.rendering_fingerprint(),
+                 "methods": method_code},
+        "complete": not missing and not stale,
+        "missing": [dict(zip(("kind", "method", "task", "seed"), k)) for k in missing],
+        "stale": [dict(zip(("kind", "method", "task", "seed"), k), reasons=v) for k, v in sorted(stale.items())],
+    })
+    header = _header(config, all_runs, demo, methods, titles, results, machine)
     md = "\n\n".join([header] + sections) + "\n"
     machine["generated"] = header
     return md, machine
 
 
-def _header(config: dict, runs: list[dict], demo: bool, methods: list[str]) -> str:
+def _demo_summary(config: dict, results: dict, titles: dict[str, str]) -> str:
+    """Which trained methods beat random init's linear AUC on every task of this run (means over seeds)."""
+    tasks = config["evaluation"]["linear_tasks"]
+    mean = {(m, t): np.mean([r["metrics"]["auc"] for r in runs]) for (k, m, t), runs in results.items()
+            if k == "linear"}
+    trained = [m for m in _order({m for m, _ in mean}) if m != BASELINE]
+    if not trained or not all((BASELINE, t) in mean for t in tasks):
+        return ""
+    above = [m for m in trained if all((m, t) in mean and mean[(m, t)] > mean[(BASELINE, t)] for t in tasks)]
+    below = [m for m in trained if m not in above]
+    names = lambda ms: ", ".join(titles.get(m, m) for m in ms) or "none"  # noqa: E731
+    return (f"> Measured in this run (linear AUC): above random init on every task: {names(above)}"
+            + (f"; not above it on at least one task: {names(below)}." if below else "."))
+
+
+def _header(config: dict, runs: list[dict], demo: bool, methods: list[str], titles: dict[str, str], results: dict,
+            machine: dict) -> str:
     prov = [r["provenance"] for r in runs]
     devices = sorted({p["pretrain_device"] for p in prov}) or ["(no results)"]
-    commits = sorted({p["commit"] for p in prov}) or ["(no results)"]
-    sizes = {r["task"]: r["split_sizes"] for r in runs}
-    epochs = {r["method"]: r["provenance"]["pretrain_epochs"] for r in runs if "pretrain_epochs" in r["provenance"]}
+    steps = sorted({p.get("pretrain_steps") for p in prov if p.get("pretrain_steps")})
     pre = config["pretrain"]
+    pre_records = sorted({p.get("pretrain_records") for p in prov if p.get("pretrain_records") is not None})
     metas = {n: read_json(paths.dataset_dir(config, n) / "meta.json") for n in config["datasets"]
              if (paths.dataset_dir(config, n) / "meta.json").exists()}
     text_line = metas.get(pre["dataset"], {}).get("text_description", "synthetic English template reports")
+    code = machine["code"]
     lines = [f"# Leaderboard — preset `{config['preset']}`", ""]
     if demo:
+        budget = f"{'/'.join(map(str, steps)) or '?'} optimiser steps per trained method at batch {pre['batch_size']}"
         lines += ["> **DEMO RESULTS ON SYNTHETIC DATA.** These numbers come from the embedded synthetic cohort",
-                  "> (`benchmark/data/synthetic.py`), not from PTB-XL or CPSC2018. They show that the pipeline works",
-                  "> and that the methods rank sensibly on a learnable toy task; they are **not** a reproduction of",
-                  "> the paper. The paper's numbers appear only in columns marked *(ref.)*, measured on the real data.", ""]
+                  "> (`benchmark/data/synthetic.py`), not from PTB-XL or CPSC2018, after " + budget + ".",
+                  "> They show that every step of the pipeline runs offline and what each objective learns from a",
+                  "> few minutes of CPU on a toy task. They are **not** a reproduction of the paper and say little",
+                  "> about how the methods rank on real ECGs. The paper's numbers appear only in columns marked",
+                  "> *(ref.)*, measured on the real data."]
+        summary = _demo_summary(config, results, titles)
+        lines += ([">", summary] if summary else []) + [""]
     else:
         lines += ["> Columns marked *(ref.)* are the numbers reported in the ETP paper (ICASSP 2024) on the full",
                   "> datasets, shown for comparison; every other number was measured by this benchmark, in the",
                   "> setting the lines below describe.", ""]
+    if machine["stale"] or machine["missing"]:
+        lines += [f"> **WARNING: this board is not one complete run of the current code.** "
+                  f"{len(machine['stale'])} result(s) come from code that has changed since (rows marked {STALE}); "
+                  f"{len(machine['missing'])} expected result(s) are missing. Re-run snakemake; it cannot be "
+                  "published as it is (leaderboard.json lists them).", ""]
+    commits = ", ".join(code["commits"]) or "(no results)"
+    if len(code["commits"]) > 1 and not machine["stale"]:
+        commits += " (identical code: every result carries the same code fingerprint)"
     lines += [f"- Preset: {config.get('description', config['preset'])}",
-              f"- Generated: {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} by "
-              f"`snakemake --cores all --configfile <{config['preset']} preset>`; code commit(s): {', '.join(commits)}",
+              f"- Code: commit {commits}; code fingerprint {code['fingerprint']} (benchmark/provenance.py)",
+              f"- Command: `{machine['command']}`; generated "
+              f"{dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
               f"- Data: " + "; ".join(f"{n} ({d.get('title', d['source'])}, source `{d['source']}`)"
                                       for n, d in config["datasets"].items()),
               f"- Signals: {config['data']['sampling_rate']} Hz, {config['data']['seconds']} s, 12 leads, "
               f"normalisation `{config['data']['normalisation']}`",
-              f"- Pre-training: train split of `{pre['dataset']}` (reports of the training split only), "
-              f"{pre['epochs']} epochs, batch {pre['batch_size']}; text model `{pre['text_model']}` (frozen)",
+              f"- Pre-training: train split of `{pre['dataset']}` ({'/'.join(map(str, pre_records)) or '?'} records; "
+              f"reports of the training split only), {pre['epochs']} epochs at batch {pre['batch_size']} = "
+              f"{'/'.join(map(str, steps)) or '?'} optimiser steps for every trained method; "
+              f"text model `{pre['text_model']}` (frozen)",
               f"- Pre-training text: {text_line}; training split only",
               *[f"- {n}: {m['summary']}" for n, m in metas.items() if m.get("summary")],
-              f"- Epochs actually run: " + (", ".join(f"{m} {e}" for m, e in sorted(epochs.items())) or "(no results)"),
-              f"- Split sizes (train/val/test): " + "; ".join(
-                  f"{t}: {s['train']}/{s['val']}/{s['test']}" for t, s in sorted(sizes.items())),
               f"- Seeds: {config['seeds']} (mean ± sample std when more than one); methods: {', '.join(_order(methods))}",
               f"- Hardware (pre-training): {', '.join(devices)}",
               "- Linear probe: logistic regression on standardised frozen features, C chosen by val macro AUC, "
@@ -154,8 +258,59 @@ def _header(config: dict, runs: list[dict], demo: bool, methods: list[str]) -> s
     return "\n".join(lines)
 
 
-def write(config: dict, methods: list[str], titles: dict[str, str], md_path: str | Path) -> None:
-    md, machine = build(config, methods, titles)
-    with atomic_path(md_path) as tmp:
+def write(config: dict, methods: list[str], titles: dict[str, str], zero_shot: list[str] | None = None) -> Path:
+    md, machine = build(config, methods, titles, zero_shot)
+    out = paths.leaderboard(config)
+    with atomic_path(out) as tmp:
         tmp.write_text(md)
-    write_json(Path(md_path).with_suffix(".json"), machine)
+    write_json(out.with_suffix(".json"), machine)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ publish
+def publish_problems(board: dict) -> list[str]:
+    """Why a finished board may not become the published leaderboard.md (empty: it may)."""
+    problems = []
+    if board.get("missing"):
+        problems.append(f"{len(board['missing'])} expected result(s) are missing (e.g. {board['missing'][0]})")
+    if board.get("stale"):
+        problems.append(f"{len(board['stale'])} result(s) come from code that changed since (e.g. {board['stale'][0]})")
+    code = board.get("code", {})
+    commits = code.get("commits", [])
+    if len(commits) != 1:
+        problems.append(f"its results come from {len(commits)} commits ({', '.join(commits)}), not one run")
+    elif commits[0].endswith("-dirty") or commits[0] == "unknown":
+        problems.append(f"its results come from uncommitted code (commit {commits[0]}); commit, then re-run")
+    now_methods = {m: provenance.method_fingerprint(paths.method_folder(m)) for m in code.get("methods", {})
+                   if (paths.METHODS_DIR / m / "method.py").is_file()}
+    if (code.get("fingerprint") != provenance.code_fingerprint()
+            or code.get("rendering") != provenance.rendering_fingerprint()
+            or now_methods != code.get("methods")):
+        problems.append("the code has changed since this board was made (its fingerprints differ from the working "
+                        "tree's); re-run snakemake")
+    return problems
+
+
+def publish(config: dict, replace: bool = False, dest: Path = paths.PUBLISHED) -> Path:
+    """Copy the preset's finished board to the top-level leaderboard.md (+ .json), after publish_problems.
+    A published board of another preset is only replaced with `replace` (the demo never silently overwrites
+    the paper preset's numbers)."""
+    src = paths.leaderboard(config)
+    if not src.exists() or not src.with_suffix(".json").exists():
+        raise BenchmarkError(f"no finished board of preset {config['preset']!r} at {src}; run its workflow first "
+                             f"(snakemake --cores all --configfile <the preset>)")
+    board = read_json(src.with_suffix(".json"))
+    problems = publish_problems(board)
+    if problems:
+        raise BenchmarkError(f"{src} cannot be published:\n" + "\n".join(f"  - {p}" for p in problems))
+    if dest.with_suffix(".json").exists():
+        current = read_json(dest.with_suffix(".json")).get("preset")
+        if current != board["preset"] and not replace:
+            raise BenchmarkError(
+                f"{dest} holds the board of preset {current!r}; publishing preset {board['preset']!r} would replace "
+                f"it. Pass --replace if that is what you want")
+    with atomic_path(dest) as tmp:
+        shutil.copyfile(src, tmp)
+    with atomic_path(dest.with_suffix(".json")) as tmp:
+        shutil.copyfile(src.with_suffix(".json"), tmp)
+    return dest

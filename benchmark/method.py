@@ -18,8 +18,8 @@ from torch import nn
 
 from benchmark.config import REPO_ROOT, read_yaml, validate
 from benchmark.errors import ConfigError
+from benchmark.paths import METHODS_DIR
 
-METHODS_DIR = REPO_ROOT / "methods"
 METHOD_SCHEMA = REPO_ROOT / "workflow" / "schemas" / "method.schema.yaml"
 
 

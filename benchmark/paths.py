@@ -3,9 +3,28 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from benchmark.config import REPO_ROOT
+
+METHODS_DIR = REPO_ROOT / "methods"
+PUBLISHED = REPO_ROOT / "leaderboard.md"  # the published board: copied from one finished run (benchmark publish)
+
 
 def results(config: dict) -> Path:
     return Path(config["results_dir"])
+
+
+def leaderboard(config: dict) -> Path:
+    """A preset's own board (its DAG's final target); a .json copy lies beside it."""
+    return results(config) / "leaderboard.md"
+
+
+def method_folder(name: str, methods_dir: str | Path = METHODS_DIR) -> Path:
+    from benchmark.errors import ConfigError
+
+    folder = Path(methods_dir) / name
+    if not (folder / "method.py").is_file():
+        raise ConfigError(f"no method folder {folder} (with a method.py); `python -m benchmark methods` lists them")
+    return folder
 
 
 def dataset_dir(config: dict, dataset: str) -> Path:

@@ -16,10 +16,10 @@ def tiny_config_dict(tmp_path: Path, methods="all") -> dict:
     cfg = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())
     cfg = copy.deepcopy(cfg)
     cfg.update(preset="tiny", results_dir=str(tmp_path / "results"), cache_dir=str(tmp_path / "cache"),
-               leaderboard=str(tmp_path / "leaderboard.md"), device="cpu", methods=methods)
+               device="cpu", methods=methods)
     cfg["datasets"]["synth_ptbxl"]["n_records"] = 120
     cfg["datasets"]["synth_cpsc"]["n_records"] = 90
-    cfg["pretrain"].update(epochs=1, batch_size=16, epochs_per_method={})
+    cfg["pretrain"].update(epochs=1, batch_size=16)
     cfg["evaluation"]["c_grid"] = [0.1, 1.0]
     return cfg
 

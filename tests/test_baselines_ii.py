@@ -30,7 +30,7 @@ def one_thread():
 
 def make(name: str, **overrides):
     spec = load_method(METHODS_DIR / name)
-    cfg = dict(spec.config["params"], sampling_rate=100, epochs=1, steps_per_epoch=10)
+    cfg = dict(spec.config["params"], sampling_rate=100, n_samples=1000, epochs=1, steps_per_epoch=10)
     cfg.update(overrides)
     torch.manual_seed(0)
     return spec, spec.cls(ResNet18_1D(), cfg)

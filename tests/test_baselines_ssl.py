@@ -31,7 +31,7 @@ def make(name: str, epochs: int = 1, steps_per_epoch: int = 10, **params):
     spec = load_method(METHODS_DIR / name)
     spec = dataclasses.replace(spec, config=dict(spec.config, params=dict(spec.config["params"], **params)))
     torch.manual_seed(0)
-    return spec, build_method(spec, None, sampling_rate=100, epochs=epochs, steps_per_epoch=steps_per_epoch)
+    return spec, build_method(spec, None, sampling_rate=100, n_samples=1000, epochs=epochs, steps_per_epoch=steps_per_epoch)
 
 
 def ecg_batch(b: int = 8, t: int = 256) -> torch.Tensor:

@@ -37,9 +37,14 @@ def test_ptbxl_folder_choice():
     assert ptbxl_folder({"records": 500}, 100) == "records500"
 
 
-def test_local_preset_keeps_its_own_leaderboard():
+def test_every_preset_keeps_its_own_leaderboard_and_none_writes_the_published_one():
+    from benchmark import paths
+
+    boards = {f: paths.leaderboard(load_config(REPO / "config" / f)) for f in ("config.yaml", "demo.yaml", "local.yaml")}
+    assert boards == {"config.yaml": Path("results/paper/leaderboard.md"), "demo.yaml": Path("results/demo/leaderboard.md"),
+                      "local.yaml": Path("results/local/leaderboard.md")}
+    assert all(b.resolve() != paths.PUBLISHED for b in boards.values())
     cfg = load_config(REPO / "config" / "local.yaml")
-    assert cfg["leaderboard"] == "results/local/leaderboard.md" and cfg["results_dir"] == "results/local"
     assert {t["dataset"] for t in cfg["tasks"].values()} == {"ptbxl"}
     assert cfg["tasks"]["ptbxl_super_multi"]["selection"] == "multi_label"
     assert cfg["pretrain"]["text_model"] == "all-MiniLM-L6-v2" and cfg["device"] == "cpu"

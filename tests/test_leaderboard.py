@@ -1,41 +1,123 @@
-"""Leaderboard tables: our numbers in our columns, the paper's only in (ref.) columns, demo clearly marked."""
+"""Leaderboard tables: our numbers in our columns, the paper's only in (ref.) columns, demo clearly marked;
+every row states its steps; stale rows are marked; only one complete run of the current code is published."""
 import json
 
+import pytest
 import yaml
 
-from benchmark import leaderboard, paths
+from benchmark import leaderboard, paths, provenance
 from benchmark.config import load_config
-from benchmark.io import write_json
+from benchmark.errors import BenchmarkError
+from benchmark.io import read_json, write_json
 from conftest import REPO
 
+TITLES = {"etp": "ETP", "random_init": "Random init"}
 
-def _metric(cfg, kind, method, seed, task, metrics):
+
+def _config(tmp_path, **changes):
+    raw = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())
+    raw.update(results_dir=str(tmp_path / "r"), **changes)
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(raw))
+    return load_config(tmp_path / "c.yaml")
+
+
+def _metric(cfg, kind, method, seed, task, metrics, commit="abc123", steps=48, **prov):
+    fp = {"code_fingerprint": provenance.code_fingerprint(),
+          "method_fingerprint": provenance.method_fingerprint(paths.method_folder(method))}
     write_json(paths.metrics(cfg, kind, method, seed, task), {
         "method": method, "seed": seed, "task": task, "split_sizes": {"train": 8, "val": 2, "test": 3},
-        "metrics": metrics, "provenance": {"pretrain_device": "CPU (test)", "commit": "abc"}})
+        "metrics": metrics, "provenance": {"pretrain_device": "CPU (test)", "commit": commit, "pretrain_commit": commit,
+                                           **fp, **{f"pretrain_{k}": v for k, v in fp.items()},
+                                           "pretrain_steps": 0 if method == "random_init" else steps, **prov}})
+
+
+def _zs(cfg, task, auc=0.6):
+    return {"per_class": {c: {"auc": auc, "acc": 0.5, "f1": 0.25} for c in cfg["tasks"][task]["classes"]},
+            "average": {"auc": auc, "acc": 0.5, "f1": 0.25}}
+
+
+def _complete_run(cfg, **kw):
+    for m in ("etp", "random_init"):
+        for t in cfg["evaluation"]["linear_tasks"]:
+            _metric(cfg, "linear", m, 0, t, {"auc": 0.9 if m == "etp" else 0.8, "f1": 0.5}, **kw)
+        for t in cfg["evaluation"]["zeroshot_tasks"]:
+            _metric(cfg, "zeroshot", m, 0, t, _zs(cfg, t), **kw)
+
+
+def _cells(md, start):
+    row = next(line for line in md.splitlines() if line.startswith(start))
+    return [c.strip() for c in row.strip("|").split("|")]
 
 
 def test_tables_show_ours_and_reference_separately(tmp_path):
-    raw = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())
-    raw.update(results_dir=str(tmp_path / "r"), seeds=[0, 1])
-    (tmp_path / "c.yaml").write_text(yaml.safe_dump(raw))
-    cfg = load_config(tmp_path / "c.yaml")
+    cfg = _config(tmp_path, seeds=[0, 1])
     for seed, auc in ((0, 0.7), (1, 0.8)):
         _metric(cfg, "linear", "etp", seed, "synth_ptbxl_super", {"auc": auc, "f1": 0.5})
-    zs = {"per_class": {c: {"auc": 0.6, "acc": 0.5, "f1": 0.25} for c in cfg["tasks"]["synth_ptbxl_super"]["classes"]},
-          "average": {"auc": 0.6, "acc": 0.5, "f1": 0.25}}
-    _metric(cfg, "zeroshot", "etp", 0, "synth_ptbxl_super", zs)
+    _metric(cfg, "zeroshot", "etp", 0, "synth_ptbxl_super", _zs(cfg, "synth_ptbxl_super"))
 
-    md, machine = leaderboard.build(cfg, ["etp", "random_init"], {"etp": "ETP", "random_init": "Random init"})
+    md, machine = leaderboard.build(cfg, ["etp", "random_init"], TITLES)
     assert "DEMO RESULTS ON SYNTHETIC DATA" in md
-    etp_row = next(line for line in md.splitlines() if line.startswith("| ETP"))
-    cells = [c.strip() for c in etp_row.strip("|").split("|")]
-    # ours: mean ± sample std over seeds 0.7, 0.8 -> 75.0 ± 7.1; then the paper's 83.5 / 61.3 as (ref.)
-    assert cells[1] == "75.0 ± 7.1" and cells[2] == "50.0 ± 0.0"
-    assert cells[3] == "83.5" and cells[4] == "61.3"
-    header = next(line for line in md.splitlines() if line.startswith("| Method"))
-    assert "paper ptbxl AUC (ref.)" in header
-    norm_row = next(line for line in md.splitlines() if line.startswith("| NORM"))
-    assert [c.strip() for c in norm_row.strip("|").split("|")][2:] == ["60.0", "50.0", "25.0", "71.8", "56.8", "73.4"]
+    # ours: steps, then mean ± sample std over seeds 0.7, 0.8 -> 75.0 ± 7.1; then the paper's 83.5 / 61.3 as (ref.)
+    assert _cells(md, "| ETP") == ["ETP", "48", "75.0 ± 7.1", "50.0 ± 0.0", "83.5", "61.3", "n/a", "n/a", "86.1", "63.4"]
+    assert "paper ptbxl AUC (ref.)" in _cells(md, "| Method")
+    assert _cells(md, "| NORM")[2:] == ["48", "60.0", "50.0", "25.0", "71.8", "56.8", "73.4"]
     assert {r["seed"] for r in machine["linear"]} == {0, 1}
+    assert not machine["complete"] and len(machine["missing"]) > 0  # random init and CPSC rows never ran
     json.dumps(machine)  # machine-readable copy is plain JSON
+
+
+def test_demo_summary_says_which_methods_beat_random_init(tmp_path):
+    cfg = _config(tmp_path)
+    _complete_run(cfg)
+    md, machine = leaderboard.build(cfg, ["etp", "random_init"], TITLES)
+    assert machine["complete"] and machine["code"]["commits"] == ["abc123"]
+    assert "Measured in this run (linear AUC): above random init on every task: ETP." in md
+    assert "Records (train/val/test): PTB-XL-like 8/2/3; CPSC2018-like 8/2/3" in md
+
+
+def test_a_row_whose_method_changed_is_marked_stale_and_cannot_be_published(tmp_path):
+    cfg = _config(tmp_path)
+    _complete_run(cfg)
+    _metric(cfg, "linear", "etp", 0, "synth_cpsc", {"auc": 0.9, "f1": 0.5}, method_fingerprint="0ld")
+    leaderboard.write(cfg, ["etp", "random_init"], TITLES)
+    md = paths.leaderboard(cfg).read_text()
+    board = read_json(paths.leaderboard(cfg).with_suffix(".json"))
+    assert _cells(md, "| ETP")[0] == "ETP ⚠ stale" and _cells(md, "| Random init")[0] == "Random init"
+    assert "WARNING: this board is not one complete run of the current code" in md
+    assert board["stale"] == [{"kind": "linear", "method": "etp", "task": "synth_cpsc", "seed": 0,
+                               "reasons": ["methods/etp/ changed since its evaluation"]}]
+    with pytest.raises(BenchmarkError, match="come from code that changed since"):
+        leaderboard.publish(cfg, dest=tmp_path / "published.md")
+
+
+def test_publish_copies_one_complete_run_and_keeps_another_presets_board(tmp_path):
+    cfg = _config(tmp_path)
+    _complete_run(cfg)
+    leaderboard.write(cfg, ["etp", "random_init"], TITLES)
+    dest = tmp_path / "published.md"
+    leaderboard.publish(cfg, dest=dest)
+    assert dest.read_text() == paths.leaderboard(cfg).read_text()
+    assert read_json(dest.with_suffix(".json"))["preset"] == "demo"
+
+    write_json(dest.with_suffix(".json"), {"preset": "paper"})  # a published paper-preset board
+    with pytest.raises(BenchmarkError, match="holds the board of preset 'paper'.*--replace"):
+        leaderboard.publish(cfg, dest=dest)
+    leaderboard.publish(cfg, dest=dest, replace=True)
+    assert read_json(dest.with_suffix(".json"))["preset"] == "demo"
+
+
+@pytest.mark.parametrize("commits, message", [(("abc123-dirty",), "uncommitted code"),
+                                              (("abc123", "def456"), "2 commits")])
+def test_publish_refuses_uncommitted_or_mixed_commits(tmp_path, commits, message):
+    cfg = _config(tmp_path)
+    _complete_run(cfg, commit=commits[0])
+    _metric(cfg, "linear", "etp", 0, "synth_cpsc", {"auc": 0.9, "f1": 0.5}, commit=commits[-1])
+    leaderboard.write(cfg, ["etp", "random_init"], TITLES)
+    with pytest.raises(BenchmarkError, match=message):
+        leaderboard.publish(cfg, dest=tmp_path / "published.md")
+    assert not (tmp_path / "published.md").exists()
+
+
+def test_publish_without_a_finished_run_says_what_to_run(tmp_path):
+    with pytest.raises(BenchmarkError, match="no finished board of preset 'demo'.*run its workflow first"):
+        leaderboard.publish(_config(tmp_path), dest=tmp_path / "published.md")

@@ -15,9 +15,18 @@ def test_snakemake_dag_end_to_end(tiny_config, tmp_path):
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
 
-    md = (tmp_path / "leaderboard.md").read_text()
-    board = json.loads((tmp_path / "leaderboard.json").read_text())
+    md = (tmp_path / "results" / "leaderboard.md").read_text()
+    board = json.loads((tmp_path / "results" / "leaderboard.json").read_text())
+    assert not (tmp_path / "leaderboard.md").exists()
     assert "DEMO RESULTS ON SYNTHETIC DATA" in md
+    # one run of one code state, complete, with the command that made it
+    assert board["complete"] and not board["stale"] and not board["missing"]
+    assert len(board["code"]["commits"]) == 1 and "--configfile" in board["command"]
+    # the same optimiser-step budget for every trained method, shown on every row; none for random init
+    steps = {r["method"]: r["steps"] for r in board["linear"]}
+    log = json.loads((tmp_path / "results" / "pretrain" / "etp" / "seed0" / "train_log.json").read_text())
+    assert steps.pop("random_init") == 0 and set(steps.values()) == {log["epochs"] * log["steps_per_epoch"]}
+    assert log["steps"] > 0
     assert "Table 1" in md and "Table 2" in md and "Table 3" in md
     linear = {(r["method"], r["task"]) for r in board["linear"]}
     assert ("etp", "synth_ptbxl_super") in linear and ("random_init", "synth_cpsc") in linear

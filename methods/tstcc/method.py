@@ -72,9 +72,9 @@ class Method(benchmark.Method):
         self.max_segments = cfg["max_segments"]
         self.strong_jitter = cfg["strong_jitter"]
         t = cfg["tc"]
-        # K future steps of the feature map (one step = encoder.stride samples); 4 s is 40 % of a 10 s record,
-        # the proportion of the reference configurations (e.g. 50 of 127 steps for Sleep-EDF)
-        self.timesteps = max(1, round(t["future_seconds"] * cfg["sampling_rate"] / encoder.stride))
+        # K future steps = a fixed fraction (40 %) of the feature map, the proportion of the reference
+        # configurations (e.g. 50 of 127 steps for Sleep-EDF), whatever the record's length and rate
+        self.timesteps = max(1, round(t["future_fraction"] * encoder.feature_length(cfg["n_samples"])))
         self.tc = TemporalContrast(encoder.out_dim, t["hidden_dim"], t["layers"], t["heads"], t["mlp_dim"],
                                    t["dropout"], self.timesteps)
         # Contextual Contrasting: non-linear projection head on the contexts before NT-Xent

@@ -1,5 +1,7 @@
 # Start-up: validate the preset, discover methods/*, write the resolved config every step reads.
 import json
+import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -9,7 +11,7 @@ from snakemake.utils import validate
 REPO = Path(workflow.basedir).parent
 sys.path.insert(0, str(REPO))
 
-from benchmark import data as bdata, paths  # noqa: E402
+from benchmark import data as bdata, paths, provenance  # noqa: E402
 from benchmark.config import check_references, config_hash  # noqa: E402
 from benchmark.errors import BenchmarkError  # noqa: E402
 from benchmark.io import write_json  # noqa: E402
@@ -30,9 +32,20 @@ if not RESOLVED.exists() or json.loads(RESOLVED.read_text()) != config:
 SEEDS = config["seeds"]
 EVAL = config["evaluation"]
 ZERO_SHOT = [m for m, s in METHODS.items() if s.cls.zero_shot]
-LEADERBOARD = config["leaderboard"]
+LEADERBOARD = paths.leaderboard(config)
 LOGS = paths.results(config) / "logs"
 PY = f'"{sys.executable}" -m benchmark'
+PRETRAIN_THREADS = min(config["pretrain"]["threads"] or workflow.cores, workflow.cores)
+
+# Which code a step runs (benchmark/provenance.py). Every step takes the shared code's fingerprint as a
+# parameter and every method step its folder's too, so an edit re-runs exactly the steps that depend on it and
+# a finished DAG holds the results of one code state, never a mix.
+CODE = provenance.code_fingerprint()
+METHOD_CODE = {m: provenance.method_fingerprint(s.folder) for m, s in METHODS.items()}
+
+# The command that started this run, for the leaderboard header (jobs inherit the environment; a job that
+# re-parses this file, on a cluster, keeps the first value).
+os.environ.setdefault("BENCHMARK_INVOCATION", shlex.join(["snakemake", *sys.argv[1:]]))
 
 
 def hash_of(*keys, method=None):
@@ -40,7 +53,6 @@ def hash_of(*keys, method=None):
     parts = {k: config[k] for k in keys}
     if method:
         parts["method"] = METHODS[method].config
-        parts["method_code"] = (METHODS[method].folder / "method.py").read_text()
     return config_hash(parts)
 
 

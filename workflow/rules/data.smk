@@ -37,6 +37,7 @@ rule prepare_dataset:
         meta=paths.results(config) / "data" / "{dataset}" / "meta.json",
     params:
         h=prepare_hash,
+        code=CODE,
     log:
         LOGS / "prepare" / "{dataset}.log",
     shell:
@@ -51,6 +52,7 @@ rule embed_reports:
         paths.report_embeddings(config),
     params:
         h=config_hash(config["pretrain"]["text_model"]),
+        code=CODE,
     threads: workflow.cores
     log:
         LOGS / "embed_reports.log",

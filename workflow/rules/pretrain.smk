@@ -15,7 +15,9 @@ rule pretrain:
         log=paths.results(config) / "pretrain" / "{method}" / "seed{seed}" / "train_log.json",
     params:
         h=lambda w: hash_of("pretrain", "data", "device", "amp", method=w.method),
-    threads: workflow.cores
+        code=CODE,
+        method_code=lambda w: METHOD_CODE[w.method],
+    threads: PRETRAIN_THREADS
     resources:
         gpu=1,
     log:

@@ -1,0 +1,66 @@
+"""What a new user gets: `git clone` + the README's workflow command schedules every job.
+
+A committed file that is also a workflow target (once: the top-level leaderboard.md) makes Snakemake report
+"Nothing to be done" in every fresh clone, while tests that redirect outputs to temporary folders pass. So this
+test clones the repository's HEAD for real, committed leaderboard included, and dry-runs the demo and paper
+presets there. Fast: nothing is trained.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory):
+    if shutil.which("git") is None or not (REPO / ".git").exists():
+        pytest.skip(f"{REPO} is not a git checkout (or git is missing): nothing to clone")
+    dest = tmp_path_factory.mktemp("fresh") / "repo"
+    subprocess.run(["git", "clone", "--quiet", str(REPO), str(dest)], check=True, timeout=300)
+    return dest
+
+
+def scheduled(dry_run_output: str, rule: str) -> set[tuple[str, ...]]:
+    """Wildcard values of every job of `rule` in Snakemake's dry-run listing (one block per job)."""
+    jobs = set()
+    for block in re.split(r"\n\s*\n", dry_run_output):
+        if re.search(rf"^(?:local)?rule {rule}:", block, re.M):
+            found = re.search(r"^\s+wildcards: (.*)$", block, re.M)
+            jobs.add(tuple(sorted(found.group(1).split(", "))) if found else ())
+    return jobs
+
+
+def methods_of(repo) -> dict[str, bool]:
+    """Method folders of a checkout -> whether they train (config.yaml `trains`, default true)."""
+    out = {}
+    for cfg in sorted((repo / "methods").glob("*/config.yaml")):
+        if (cfg.parent / "method.py").is_file() and cfg.parent.name[0] not in "._":
+            out[cfg.parent.name] = (yaml.safe_load(cfg.read_text()) or {}).get("trains", True)
+    return out
+
+
+@pytest.mark.parametrize("preset", ["config/demo.yaml", "config/config.yaml"])
+def test_fresh_clone_schedules_every_pretrain_job(clone, preset):
+    assert (clone / "leaderboard.md").is_file(), "the published board is part of the clone"
+    run = subprocess.run([sys.executable, "-m", "snakemake", "--dry-run", "--cores", "2", "--configfile", preset],
+                         cwd=clone, capture_output=True, text=True, timeout=600)
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out[-3000:]
+    assert "Nothing to be done" not in out, "a committed file is a workflow target"
+
+    methods = methods_of(clone)
+    assert sum(methods.values()) >= 8, methods  # the paper's eight trained rows at least
+    seeds = yaml.safe_load((clone / preset).read_text()).get("seeds", [0])
+    pretrain = scheduled(out, "pretrain")
+    for m, trains in methods.items():
+        for s in seeds:
+            assert (f"method={m}", f"seed={s}") in pretrain, f"no pretrain job for {m} seed {s} in {preset}"
+    assert scheduled(out, "leaderboard") == {()}
+    assert scheduled(out, "prepare_dataset"), "the data are prepared in a fresh clone"
