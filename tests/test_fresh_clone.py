@@ -28,9 +28,10 @@ def clone(tmp_path_factory):
 
 
 def scheduled(dry_run_output: str, rule: str) -> set[tuple[str, ...]]:
-    """Wildcard values of every job of `rule` in Snakemake's dry-run listing (one block per job)."""
+    """Wildcard values of every job of `rule` in Snakemake's dry-run listing (one block per job, each opened
+    by a timestamp line such as `[Wed Nov 25 12:50:37 2026]`)."""
     jobs = set()
-    for block in re.split(r"\n\s*\n", dry_run_output):
+    for block in re.split(r"^\[[^\]\n]*\d{4}\]$", dry_run_output, flags=re.M):
         if re.search(rf"^(?:local)?rule {rule}:", block, re.M):
             found = re.search(r"^\s+wildcards: (.*)$", block, re.M)
             jobs.add(tuple(sorted(found.group(1).split(", "))) if found else ())
