@@ -91,6 +91,7 @@ def _provenance(config, args, data, t0, train_info, method_folder, eval_device: 
                            "pretrain_commit": train_info.get("commit"),
                            "pretrain_code_fingerprint": train_info.get("code_fingerprint"),
                            "pretrain_method_fingerprint": train_info.get("method_fingerprint"),
+                           "pretrain_command": train_info.get("command"),
                            "pretrain_device": train_info["device"], "pretrain_epochs": train_info["epochs"],
                            "pretrain_steps": train_info.get("steps"), "pretrain_batch_size": train_info["batch_size"],
                            "pretrain_records": train_info["n_train_records"],
@@ -165,7 +166,8 @@ def cmd_zeroshot(args):
         raise BenchmarkError(f"method {args.method} has no ECG-text space (zero_shot = False); "
                              "it takes no zero-shot evaluation")
     device = runtime.pick_device(config["device"])
-    method = build_method(spec, train_info["text_dim"], train_info["sampling_rate"], train_info["n_samples"]).to(device)
+    n_samples = train_info.get("n_samples", store.signals.shape[-1])  # train logs before n_samples was recorded
+    method = build_method(spec, train_info["text_dim"], train_info["sampling_rate"], n_samples).to(device)
     load_weights(method, paths.pretrain_dir(config, args.method, args.seed) / "model.safetensors", f"method {args.method}")
     test = data.split == "test"
     prompts = [config["evaluation"]["prompt"].format(task["prompt_names"][c]) for c in data.classes]

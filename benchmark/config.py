@@ -49,6 +49,26 @@ def validate(config: dict, schema_path: str | Path, where: str) -> dict:
     return config
 
 
+# Keys earlier versions accepted, with what replaced them (a plain schema error would not say).
+REMOVED_KEYS = {
+    ("leaderboard",): "every preset now writes its board to <results_dir>/leaderboard.md, and "
+                      "`python -m benchmark publish` copies a finished one to the top-level leaderboard.md",
+    ("pretrain", "epochs_per_method"): "every trained method now gets pretrain.epochs, i.e. the same optimiser "
+                                       "steps, so that a table compares objectives rather than budgets",
+}
+
+
+def check_removed_keys(config: dict, where: str) -> None:
+    for keys, why in REMOVED_KEYS.items():
+        node = config
+        for k in keys:
+            node = node.get(k) if isinstance(node, dict) and k in node else None
+            if node is None:
+                break
+        else:
+            raise ConfigError(f"{where}: the key `{'.'.join(keys)}` is no longer used ({why}); remove it")
+
+
 def check_references(config: dict) -> None:
     """Cross-key checks a JSON schema cannot express."""
     datasets, tasks = config["datasets"], config["tasks"]
@@ -72,6 +92,7 @@ def load_config(path: str | Path, overrides: dict | None = None) -> dict:
     path = Path(path)
     config = json.loads(path.read_text()) if path.suffix == ".json" else read_yaml(path)
     config.update(overrides or {})
+    check_removed_keys(config, f"config {path}")
     config = validate(config, CONFIG_SCHEMA, f"config {path}")
     check_references(config)
     return config

@@ -19,6 +19,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from benchmark import paths, provenance
+from benchmark.config import config_hash
 from benchmark.errors import BenchmarkError
 from benchmark.io import atomic_path, read_json, write_json
 
@@ -77,6 +78,8 @@ def collect(config: dict, wanted) -> dict[tuple[str, str, str], list[dict]]:
 def stale_reasons(result: dict, code: str, method_code: dict[str, str]) -> list[str]:
     """Why a result no longer describes the current code (empty: it does)."""
     prov, m = result["provenance"], result["method"]
+    if "code_fingerprint" not in prov:
+        return ["no code fingerprint recorded (made by an older version of the benchmark)"]
     reasons = []
     for step, prefix in (("evaluation", ""), ("pre-training", "pretrain_")):
         if prov.get(prefix + "code_fingerprint") != code:
@@ -87,9 +90,8 @@ def stale_reasons(result: dict, code: str, method_code: dict[str, str]) -> list[
 
 
 # ------------------------------------------------------------------------------------------------ build
-def build(config: dict, methods: list[str], titles: dict[str, str], zero_shot: list[str] | None = None
-          ) -> tuple[str, dict]:
-    zero_shot = methods if zero_shot is None else zero_shot
+def build(config: dict, methods: list[str], titles: dict[str, str], zero_shot: list[str]) -> tuple[str, dict]:
+    """The board of a preset: (Markdown, JSON-able dict). `zero_shot`: the methods with an ECG-text space."""
     wanted = expected(config, methods, zero_shot)
     results = collect(config, wanted)
     table1_ref, zs_ref = _paper_tables()
@@ -159,6 +161,7 @@ def build(config: dict, methods: list[str], titles: dict[str, str], zero_shot: l
                 row = [cls, title("zeroshot", m, t), _steps(runs)] + [_fmt([v[k] for v in vals])
                                                                         for k in ("auc", "acc", "f1")]
                 machine["zeroshot"] += [{"method": m, "task": t, "class": cls, "seed": r["seed"], **v,
+                                         "steps": r["provenance"].get("pretrain_steps"),
                                          "stale": (("zeroshot", m, t, r["seed"]) in stale)}
                                         for r, v in zip(runs, vals)]
                 if ref is not None:
@@ -173,15 +176,20 @@ def build(config: dict, methods: list[str], titles: dict[str, str], zero_shot: l
                      else "_no zero-shot results yet_"]
 
     commits = sorted({r["provenance"].get(k) or "unknown" for r in all_runs for k in ("commit", "pretrain_commit")})
+    commands = sorted({r["provenance"].get("pretrain_command") for r in all_runs} - {None})
     machine.update({
         "results_dir": str(paths.results(config)),
-        "command": os.environ.get("BENCHMARK_INVOCATION", "(not run by snakemake)"),
+        "config_hash": config_hash(config),
+        "methods": list(methods),
+        "command": commands[0] if len(commands) == 1 else " | ".join(commands) or
+        os.environ.get("BENCHMARK_INVOCATION", "(not run by snakemake)"),
         "code": {"commits": commits, "fingerprint": code, "rendering": provenance.rendering_fingerprint(),
                  "methods": method_code},
         "complete": not missing and not stale,
         "missing": [dict(zip(("kind", "method", "task", "seed"), k)) for k in missing],
         "stale": [dict(zip(("kind", "method", "task", "seed"), k), reasons=v) for k, v in sorted(stale.items())],
     })
+    machine["problems"] = run_problems(machine)
     header = _header(config, all_runs, demo, methods, titles, results, machine)
     md = "\n\n".join([header] + sections) + "\n"
     machine["generated"] = header
@@ -207,7 +215,9 @@ def _header(config: dict, runs: list[dict], demo: bool, methods: list[str], titl
             machine: dict) -> str:
     prov = [r["provenance"] for r in runs]
     devices = sorted({p["pretrain_device"] for p in prov}) or ["(no results)"]
-    steps = sorted({p.get("pretrain_steps") for p in prov if p.get("pretrain_steps")})
+    steps = sorted({p.get("pretrain_steps") for p in prov if p.get("pretrain_steps")})  # trained rows only
+    budget = (f"{steps[0]} optimiser steps for every trained method" if len(steps) == 1 else
+              "optimiser steps that differ between methods (Steps column)" if steps else "no trained method")
     pre = config["pretrain"]
     pre_records = sorted({p.get("pretrain_records") for p in prov if p.get("pretrain_records") is not None})
     metas = {n: read_json(paths.dataset_dir(config, n) / "meta.json") for n in config["datasets"]
@@ -216,11 +226,11 @@ def _header(config: dict, runs: list[dict], demo: bool, methods: list[str], titl
     code = machine["code"]
     lines = [f"# Leaderboard — preset `{config['preset']}`", ""]
     if demo:
-        budget = f"{'/'.join(map(str, steps)) or '?'} optimiser steps per trained method at batch {pre['batch_size']}"
         lines += ["> **DEMO RESULTS ON SYNTHETIC DATA.** These numbers come from the embedded synthetic cohort",
-                  "> (`benchmark/data/synthetic.py`), not from PTB-XL or CPSC2018, after " + budget + ".",
-                  "> They show that every step of the pipeline runs offline and what each objective learns from a",
-                  "> few minutes of CPU on a toy task. They are **not** a reproduction of the paper and say little",
+                  f"> (`benchmark/data/synthetic.py`), not from PTB-XL or CPSC2018, after {budget} at batch "
+                  f"{pre['batch_size']}.",
+                  "> They show that every step of the pipeline runs offline and what each objective learns in a",
+                  "> short run on a toy task. They are **not** a reproduction of the paper and say little",
                   "> about how the methods rank on real ECGs. The paper's numbers appear only in columns marked",
                   "> *(ref.)*, measured on the real data."]
         summary = _demo_summary(config, results, titles)
@@ -229,14 +239,12 @@ def _header(config: dict, runs: list[dict], demo: bool, methods: list[str], titl
         lines += ["> Columns marked *(ref.)* are the numbers reported in the ETP paper (ICASSP 2024) on the full",
                   "> datasets, shown for comparison; every other number was measured by this benchmark, in the",
                   "> setting the lines below describe.", ""]
-    if machine["stale"] or machine["missing"]:
-        lines += [f"> **WARNING: this board is not one complete run of the current code.** "
-                  f"{len(machine['stale'])} result(s) come from code that has changed since (rows marked {STALE}); "
-                  f"{len(machine['missing'])} expected result(s) are missing. Re-run snakemake; it cannot be "
-                  "published as it is (leaderboard.json lists them).", ""]
+    if machine["problems"]:
+        lines += ["> **WARNING: this board is not one complete run of one committed code state**, so it cannot be "
+                  "published (leaderboard.json lists the rows):"] + [f"> - {p}" for p in machine["problems"]] + [""]
     commits = ", ".join(code["commits"]) or "(no results)"
     if len(code["commits"]) > 1 and not machine["stale"]:
-        commits += " (identical code: every result carries the same code fingerprint)"
+        commits += " (the code was identical: every result carries the same code fingerprint)"
     lines += [f"- Preset: {config.get('description', config['preset'])}",
               f"- Code: commit {commits}; code fingerprint {code['fingerprint']} (benchmark/provenance.py)",
               f"- Command: `{machine['command']}`; generated "
@@ -246,8 +254,8 @@ def _header(config: dict, runs: list[dict], demo: bool, methods: list[str], titl
               f"- Signals: {config['data']['sampling_rate']} Hz, {config['data']['seconds']} s, 12 leads, "
               f"normalisation `{config['data']['normalisation']}`",
               f"- Pre-training: train split of `{pre['dataset']}` ({'/'.join(map(str, pre_records)) or '?'} records; "
-              f"reports of the training split only), {pre['epochs']} epochs at batch {pre['batch_size']} = "
-              f"{'/'.join(map(str, steps)) or '?'} optimiser steps for every trained method; "
+              f"reports of the training split only), {pre['epochs']} epoch(s) at batch {pre['batch_size']} = "
+              f"{budget}; "
               f"text model `{pre['text_model']}` (frozen)",
               f"- Pre-training text: {text_line}; training split only",
               *[f"- {n}: {m['summary']}" for n, m in metas.items() if m.get("summary")],
@@ -258,7 +266,7 @@ def _header(config: dict, runs: list[dict], demo: bool, methods: list[str], titl
     return "\n".join(lines)
 
 
-def write(config: dict, methods: list[str], titles: dict[str, str], zero_shot: list[str] | None = None) -> Path:
+def write(config: dict, methods: list[str], titles: dict[str, str], zero_shot: list[str]) -> Path:
     md, machine = build(config, methods, titles, zero_shot)
     out = paths.leaderboard(config)
     with atomic_path(out) as tmp:
@@ -268,26 +276,53 @@ def write(config: dict, methods: list[str], titles: dict[str, str], zero_shot: l
 
 
 # ------------------------------------------------------------------------------------------------ publish
-def publish_problems(board: dict) -> list[str]:
-    """Why a finished board may not become the published leaderboard.md (empty: it may)."""
+def _rerun(board: dict) -> str:
+    command = board.get("command", "")
+    command = command if command.startswith("snakemake") and " | " not in command else \
+        "snakemake --cores all --configfile <the preset>"
+    return (f"`{command} --forcerun pretrain` re-runs pre-training and every step after it (Snakemake re-runs "
+            "a step when its code or settings change, not when only the commit does)")
+
+
+def run_problems(board: dict) -> list[str]:
+    """Why a board is not one complete run of one committed code state (empty: it is)."""
     problems = []
     if board.get("missing"):
-        problems.append(f"{len(board['missing'])} expected result(s) are missing (e.g. {board['missing'][0]})")
+        m = board["missing"][0]
+        problems.append(f"{len(board['missing'])} expected result(s) are missing (e.g. {m['kind']} {m['method']} "
+                        f"{m['task']} seed {m['seed']}): run the preset's workflow to the end")
     if board.get("stale"):
-        problems.append(f"{len(board['stale'])} result(s) come from code that changed since (e.g. {board['stale'][0]})")
+        st = board["stale"][0]
+        problems.append(f"{len(board['stale'])} result(s) come from code that changed since (e.g. {st['method']} "
+                        f"{st['task']}: {st['reasons'][0]}; rows marked {STALE}): {_rerun(board)}")
+    commits = board.get("code", {}).get("commits", [])
+    if len(commits) > 1:
+        problems.append(f"the results come from {len(commits)} commits ({', '.join(commits)}), not one run: "
+                        + _rerun(board))
+    elif commits and (commits[0].endswith("-dirty") or commits[0] == "unknown"):
+        problems.append(f"the results come from uncommitted code (commit {commits[0]}): commit, then "
+                        + _rerun(board))
+    elif not commits:
+        problems.append("it holds no results (or was made by an older version of the benchmark): run the preset's "
+                        "workflow")
+    return problems
+
+
+def publish_problems(board: dict, config: dict) -> list[str]:
+    """Why a finished board may not become the published leaderboard.md (empty: it may)."""
+    problems = run_problems(board)
     code = board.get("code", {})
-    commits = code.get("commits", [])
-    if len(commits) != 1:
-        problems.append(f"its results come from {len(commits)} commits ({', '.join(commits)}), not one run")
-    elif commits[0].endswith("-dirty") or commits[0] == "unknown":
-        problems.append(f"its results come from uncommitted code (commit {commits[0]}); commit, then re-run")
     now_methods = {m: provenance.method_fingerprint(paths.method_folder(m)) for m in code.get("methods", {})
                    if (paths.METHODS_DIR / m / "method.py").is_file()}
     if (code.get("fingerprint") != provenance.code_fingerprint()
             or code.get("rendering") != provenance.rendering_fingerprint()
             or now_methods != code.get("methods")):
         problems.append("the code has changed since this board was made (its fingerprints differ from the working "
-                        "tree's); re-run snakemake")
+                        "tree's): " + _rerun(board))
+    if board.get("config_hash") != config_hash(config):
+        problems.append("it was made with other settings than the configuration given to publish (e.g. "
+                        "--config overrides, or an edited preset): publish with "
+                        f"--config {paths.results(config) / 'config.json'}, or re-run the preset")
     return problems
 
 
@@ -300,7 +335,7 @@ def publish(config: dict, replace: bool = False, dest: Path = paths.PUBLISHED) -
         raise BenchmarkError(f"no finished board of preset {config['preset']!r} at {src}; run its workflow first "
                              f"(snakemake --cores all --configfile <the preset>)")
     board = read_json(src.with_suffix(".json"))
-    problems = publish_problems(board)
+    problems = publish_problems(board, config)
     if problems:
         raise BenchmarkError(f"{src} cannot be published:\n" + "\n".join(f"  - {p}" for p in problems))
     if dest.with_suffix(".json").exists():

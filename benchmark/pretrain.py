@@ -14,7 +14,9 @@ load_state_dict), because the random-number-generator states must stay CPU byte 
 from __future__ import annotations
 
 import math
+import os
 import pickle
+import re
 import time
 from pathlib import Path
 
@@ -76,6 +78,16 @@ def epoch_batches(n: int, batch_size: int, seed: int, epoch: int) -> list[np.nda
     return [np.sort(order[i:i + bs]) for i in range(0, n - bs + 1, bs)]
 
 
+def pretrain_run_hash(config: dict, spec: MethodSpec, seed: int) -> str:
+    """What a checkpoint must share to be resumed: settings, data, seed and the code (a checkpoint of other
+    code is not continued: the run would mix two code states under the new one's name). Threads are left out:
+    they change the speed, not the run."""
+    pre = {k: v for k, v in config["pretrain"].items() if k != "threads"}
+    return config_hash({"method": spec.config, "pretrain": pre, "data": config["data"],
+                        "dataset": config["datasets"][config["pretrain"]["dataset"]], "seed": seed,
+                        "code": provenance.code_fingerprint(), "method_code": provenance.method_fingerprint(spec.folder)})
+
+
 def epochs_for(config: dict, spec: MethodSpec) -> int:
     """Every trained method gets the preset's epochs (with the preset's batch size: the same optimiser steps,
     so a table compares objectives, not budgets); an untrained baseline none."""
@@ -85,8 +97,8 @@ def epochs_for(config: dict, spec: MethodSpec) -> int:
 def save_checkpoint(path: Path, state: dict, device: torch.device) -> None:
     """Atomically write `state` plus the RNG states of the CPU and, when training on a GPU, of every GPU."""
     state = dict(state, torch_rng=torch.get_rng_state())
-    if device.type == "cuda":
-        state["cuda_rng"] = torch.cuda.get_rng_state_all()
+    if device.type == "cuda":  # the training GPU's generator only: a resume may see another set of GPUs
+        state["cuda_rng"] = torch.cuda.get_rng_state(device)
     with atomic_path(path) as tmp:
         torch.save(state, tmp)
 
@@ -96,20 +108,22 @@ def load_checkpoint(path: Path) -> dict:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
+        found = re.search(r"GLOBAL (\S+)", str(e))  # torch names the first object it would have had to import
+        what = f"a reference to {found.group(1)}" if found else "objects other than tensors and plain data"
         raise BenchmarkError(
-            f"refusing to load the checkpoint {path}: it holds objects other than tensors and plain data "
-            f"({str(e).splitlines()[0][:160]}), so it was not written by this benchmark or has been altered. "
-            "Delete it to restart this pre-training from scratch") from None
+            f"refusing to load the checkpoint {path}: it holds {what}, which this benchmark never writes, so the "
+            "file was altered or comes from elsewhere. It was not unpickled. Delete it to restart this "
+            "pre-training from scratch") from None
     except (RuntimeError, EOFError, OSError) as e:
         raise BenchmarkError(f"cannot read the checkpoint {path} ({type(e).__name__}: {str(e)[:160]}); "
                              "delete it to restart this pre-training from scratch") from None
 
 
 def restore_rng(ckpt: dict, device: torch.device) -> None:
-    """Put back the generators' states: the CPU one always, the GPUs' when the run trains on a GPU."""
+    """Put back the generators' states: the CPU one always, the training GPU's when the run trains on a GPU."""
     torch.set_rng_state(ckpt["torch_rng"].to("cpu", torch.uint8))
     if device.type == "cuda" and ckpt.get("cuda_rng") is not None:
-        torch.cuda.set_rng_state_all([s.to("cpu", torch.uint8) for s in ckpt["cuda_rng"]])
+        torch.cuda.set_rng_state(ckpt["cuda_rng"].to("cpu", torch.uint8), device)
 
 
 def resume(ckpt_path: Path, run_hash: str, method, optimizer, scheduler, device: torch.device) -> tuple[list, int]:
@@ -144,7 +158,7 @@ def pretrain(config: dict, spec: MethodSpec, seed: int, out_dir: str | Path, thr
         empty = store.records["report"].iloc[idx].str.strip() == ""
         idx = idx[~empty.to_numpy()]  # a record without a report cannot be aligned with text
     patients = torch.as_tensor(store.records["patient_id"].factorize()[0])
-    batch_size = spec.config.get("batch_size", config["pretrain"]["batch_size"])
+    batch_size = config["pretrain"]["batch_size"]  # one for every method: the same steps per epoch
     epochs = epochs_for(config, spec)
     if epochs and len(idx) < 2:
         raise BenchmarkError(f"{spec.name}: the pre-training split has {len(idx)} usable records; need at least 2")
@@ -155,8 +169,7 @@ def pretrain(config: dict, spec: MethodSpec, seed: int, out_dir: str | Path, thr
     trainable = [p for p in method.parameters() if p.requires_grad]
     optimizer = build_optimizer(trainable, spec.config["optimizer"])
     scheduler = build_schedule(optimizer, spec.config["schedule"], steps_per_epoch, epochs)
-    run_hash = config_hash({"method": spec.config, "pretrain": config["pretrain"], "data": config["data"],
-                            "dataset": config["datasets"][config["pretrain"]["dataset"]], "seed": seed})
+    run_hash = pretrain_run_hash(config, spec, seed)
     use_amp = config["amp"] and device.type == "cuda"
 
     ckpt_path = out_dir / CHECKPOINT
@@ -207,7 +220,9 @@ def pretrain(config: dict, spec: MethodSpec, seed: int, out_dir: str | Path, thr
             "text_dim": int(text.shape[1]) if text is not None else None,
             "sampling_rate": store.meta["sampling_rate"], "n_samples": n_samples,
             "device": runtime.device_name(device), "amp": use_amp, "threads": torch.get_num_threads(),
-            "run_hash": run_hash, **provenance.record(spec.folder), "wall_seconds": round(time.time() - t0, 1),
+            "run_hash": run_hash, **provenance.record(spec.folder),
+            "command": os.environ.get("BENCHMARK_INVOCATION"),  # set by the Snakefile: the run's snakemake command
+            "wall_seconds": round(time.time() - t0, 1),
             "loss_log": log}
     write_json(out_dir / "train_log.json", info)
     ckpt_path.unlink(missing_ok=True)  # finished: the exported weights supersede the checkpoint

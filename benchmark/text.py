@@ -76,7 +76,12 @@ class FrozenTextEncoder:
 
 
 def cache_key(model: str, texts: list[str]) -> str:
-    return stable_hash({"model": model, "texts": list(texts)}, length=20)
+    """Model, texts and this module's code (its pooling decides the embedding): an edit here is never served
+    embeddings computed by the previous code."""
+    from benchmark.provenance import fingerprint
+
+    here = Path(__file__)
+    return stable_hash({"model": model, "texts": list(texts), "code": fingerprint([here], here.parent)}, length=20)
 
 
 def embed_texts(model: str, texts: list[str], cache_dir: str | Path, device: str = "cpu") -> np.ndarray:

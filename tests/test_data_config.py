@@ -69,3 +69,18 @@ def test_paper_dag_wires_downloads_before_preparation(tmp_path):
                    "cpsc2018/.downloads/records.json"):
         assert marker in out
     assert "records100.json" not in out
+
+
+@pytest.mark.parametrize("key, value, hint", [("leaderboard", "leaderboard.md", "benchmark publish"),
+                                              ("pretrain", "epochs_per_method", "same optimiser steps")])
+def test_removed_keys_say_what_replaced_them(tmp_path, key, value, hint):
+    import yaml
+
+    cfg = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())
+    if key == "pretrain":
+        cfg["pretrain"]["epochs_per_method"] = {"etp": 8}
+    else:
+        cfg[key] = value
+    (tmp_path / "old.yaml").write_text(yaml.safe_dump(cfg))
+    with pytest.raises(ConfigError, match=rf"no longer used \(.*{hint}"):
+        load_config(tmp_path / "old.yaml")

@@ -12,6 +12,7 @@ from benchmark.io import read_json, write_json
 from conftest import REPO
 
 TITLES = {"etp": "ETP", "random_init": "Random init"}
+METHODS, ZERO_SHOT = ["etp", "random_init"], ["etp", "random_init"]
 
 
 def _config(tmp_path, **changes):
@@ -28,7 +29,9 @@ def _metric(cfg, kind, method, seed, task, metrics, commit="abc123", steps=48, *
         "method": method, "seed": seed, "task": task, "split_sizes": {"train": 8, "val": 2, "test": 3},
         "metrics": metrics, "provenance": {"pretrain_device": "CPU (test)", "commit": commit, "pretrain_commit": commit,
                                            **fp, **{f"pretrain_{k}": v for k, v in fp.items()},
-                                           "pretrain_steps": 0 if method == "random_init" else steps, **prov}})
+                                           "pretrain_steps": 0 if method == "random_init" else steps,
+                                           "pretrain_command": "snakemake --cores all --configfile config/demo.yaml",
+                                           **prov}})
 
 
 def _zs(cfg, task, auc=0.6):
@@ -55,7 +58,7 @@ def test_tables_show_ours_and_reference_separately(tmp_path):
         _metric(cfg, "linear", "etp", seed, "synth_ptbxl_super", {"auc": auc, "f1": 0.5})
     _metric(cfg, "zeroshot", "etp", 0, "synth_ptbxl_super", _zs(cfg, "synth_ptbxl_super"))
 
-    md, machine = leaderboard.build(cfg, ["etp", "random_init"], TITLES)
+    md, machine = leaderboard.build(cfg, METHODS, TITLES, ZERO_SHOT)
     assert "DEMO RESULTS ON SYNTHETIC DATA" in md
     # ours: steps, then mean ± sample std over seeds 0.7, 0.8 -> 75.0 ± 7.1; then the paper's 83.5 / 61.3 as (ref.)
     assert _cells(md, "| ETP") == ["ETP", "48", "75.0 ± 7.1", "50.0 ± 0.0", "83.5", "61.3", "n/a", "n/a", "86.1", "63.4"]
@@ -69,8 +72,10 @@ def test_tables_show_ours_and_reference_separately(tmp_path):
 def test_demo_summary_says_which_methods_beat_random_init(tmp_path):
     cfg = _config(tmp_path)
     _complete_run(cfg)
-    md, machine = leaderboard.build(cfg, ["etp", "random_init"], TITLES)
-    assert machine["complete"] and machine["code"]["commits"] == ["abc123"]
+    md, machine = leaderboard.build(cfg, METHODS, TITLES, ZERO_SHOT)
+    assert machine["complete"] and machine["code"]["commits"] == ["abc123"] and machine["problems"] == []
+    assert machine["command"] == "snakemake --cores all --configfile config/demo.yaml" and "WARNING" not in md
+    assert "= 48 optimiser steps for every trained method" in md
     assert "Measured in this run (linear AUC): above random init on every task: ETP." in md
     assert "Records (train/val/test): PTB-XL-like 8/2/3; CPSC2018-like 8/2/3" in md
 
@@ -79,11 +84,12 @@ def test_a_row_whose_method_changed_is_marked_stale_and_cannot_be_published(tmp_
     cfg = _config(tmp_path)
     _complete_run(cfg)
     _metric(cfg, "linear", "etp", 0, "synth_cpsc", {"auc": 0.9, "f1": 0.5}, method_fingerprint="0ld")
-    leaderboard.write(cfg, ["etp", "random_init"], TITLES)
+    leaderboard.write(cfg, METHODS, TITLES, ZERO_SHOT)
     md = paths.leaderboard(cfg).read_text()
     board = read_json(paths.leaderboard(cfg).with_suffix(".json"))
     assert _cells(md, "| ETP")[0] == "ETP ⚠ stale" and _cells(md, "| Random init")[0] == "Random init"
-    assert "WARNING: this board is not one complete run of the current code" in md
+    assert "WARNING: this board is not one complete run of one committed code state" in md
+    assert "--configfile config/demo.yaml --forcerun pretrain` re-runs pre-training" in md
     assert board["stale"] == [{"kind": "linear", "method": "etp", "task": "synth_cpsc", "seed": 0,
                                "reasons": ["methods/etp/ changed since its evaluation"]}]
     with pytest.raises(BenchmarkError, match="come from code that changed since"):
@@ -93,7 +99,7 @@ def test_a_row_whose_method_changed_is_marked_stale_and_cannot_be_published(tmp_
 def test_publish_copies_one_complete_run_and_keeps_another_presets_board(tmp_path):
     cfg = _config(tmp_path)
     _complete_run(cfg)
-    leaderboard.write(cfg, ["etp", "random_init"], TITLES)
+    leaderboard.write(cfg, METHODS, TITLES, ZERO_SHOT)
     dest = tmp_path / "published.md"
     leaderboard.publish(cfg, dest=dest)
     assert dest.read_text() == paths.leaderboard(cfg).read_text()
@@ -108,14 +114,34 @@ def test_publish_copies_one_complete_run_and_keeps_another_presets_board(tmp_pat
 
 @pytest.mark.parametrize("commits, message", [(("abc123-dirty",), "uncommitted code"),
                                               (("abc123", "def456"), "2 commits")])
-def test_publish_refuses_uncommitted_or_mixed_commits(tmp_path, commits, message):
+def test_uncommitted_or_mixed_commits_are_flagged_and_refused(tmp_path, commits, message):
     cfg = _config(tmp_path)
     _complete_run(cfg, commit=commits[0])
     _metric(cfg, "linear", "etp", 0, "synth_cpsc", {"auc": 0.9, "f1": 0.5}, commit=commits[-1])
-    leaderboard.write(cfg, ["etp", "random_init"], TITLES)
+    leaderboard.write(cfg, METHODS, TITLES, ZERO_SHOT)
+    assert message in paths.leaderboard(cfg).read_text().split("## Table 1")[0]  # the board's own warning
     with pytest.raises(BenchmarkError, match=message):
         leaderboard.publish(cfg, dest=tmp_path / "published.md")
     assert not (tmp_path / "published.md").exists()
+
+
+def test_publish_refuses_a_board_made_with_other_settings(tmp_path):
+    cfg = _config(tmp_path)
+    _complete_run(cfg)
+    leaderboard.write(cfg, METHODS, TITLES, ZERO_SHOT)
+    other = _config(tmp_path, evaluation={**cfg["evaluation"], "c_grid": [1.0]})
+    with pytest.raises(BenchmarkError, match="other settings than the configuration given to publish"):
+        leaderboard.publish(other, dest=tmp_path / "published.md")
+
+
+def test_results_of_an_older_version_are_stale(tmp_path):
+    cfg = _config(tmp_path)
+    _complete_run(cfg)
+    write_json(paths.metrics(cfg, "linear", "etp", 0, "synth_cpsc"), {
+        "method": "etp", "seed": 0, "task": "synth_cpsc", "split_sizes": {"train": 8, "val": 2, "test": 3},
+        "metrics": {"auc": 0.9, "f1": 0.5}, "provenance": {"pretrain_device": "CPU", "commit": "abc123"}})
+    _, machine = leaderboard.build(cfg, METHODS, TITLES, ZERO_SHOT)
+    assert machine["stale"][0]["reasons"] == ["no code fingerprint recorded (made by an older version of the benchmark)"]
 
 
 def test_publish_without_a_finished_run_says_what_to_run(tmp_path):

@@ -116,7 +116,8 @@ def test_tampered_checkpoint_is_refused_not_executed(toy):
     out.mkdir()
     marker = tmp / "payload-ran"
     torch.save({"epoch": 1, "run_hash": "x", "evil": _Payload(marker)}, out / "checkpoint.pt")
-    with pytest.raises(BenchmarkError, match=r"refusing to load the checkpoint .*checkpoint\.pt.*Delete it"):
+    with pytest.raises(BenchmarkError, match=r"refusing to load the checkpoint .*checkpoint\.pt: it holds a "
+                                             r"reference to posix\.system.*not unpickled\. Delete it"):
         pretrain(config, spec, seed=0, out_dir=out, threads=1)
     assert not marker.exists()
 
@@ -125,10 +126,10 @@ def test_resume_onto_a_gpu_reads_the_checkpoint_on_the_cpu_and_restores_both_gen
     """On a GPU, loading with map_location=<the GPU> moved the CPU generator's state there and set_rng_state
     raised. Here the training device is CUDA (mocked: this test needs no GPU): the checkpoint must be read on
     the CPU, the CPU generator restored from a CPU byte tensor, and the GPU generators from their saved state."""
-    gpu_state = [torch.arange(16, dtype=torch.uint8)]
+    gpu_state = torch.arange(16, dtype=torch.uint8)
     restored = []
-    monkeypatch.setattr(torch.cuda, "get_rng_state_all", lambda: [s.clone() for s in gpu_state])
-    monkeypatch.setattr(torch.cuda, "set_rng_state_all", lambda states: restored.append(list(states)))
+    monkeypatch.setattr(torch.cuda, "get_rng_state", lambda device=None: gpu_state.clone())
+    monkeypatch.setattr(torch.cuda, "set_rng_state", lambda state, device=None: restored.append((state, device)))
     cuda = torch.device("cuda")
 
     def objects(seed):
@@ -154,7 +155,21 @@ def test_resume_onto_a_gpu_reads_the_checkpoint_on_the_cpu_and_restores_both_gen
     assert start == 2 and [e["epoch"] for e in log] == [1, 2]
     assert torch.equal(fresh.weight, model.weight) and fresh_sched.last_epoch == sched.last_epoch
     assert torch.equal(torch.get_rng_state(), cpu_state)
-    assert len(restored) == 1 and torch.equal(restored[0][0], gpu_state[0])
+    assert len(restored) == 1 and torch.equal(restored[0][0], gpu_state) and restored[0][1] == cuda
     assert restored[0][0].device.type == "cpu" and restored[0][0].dtype == torch.uint8
     # another configuration's checkpoint is not resumed
     assert resume(tmp_path / "checkpoint.pt", "other", fresh, fresh_opt, fresh_sched, cuda) == ([], 0)
+
+
+def test_a_checkpoint_of_other_code_is_not_resumed(toy):
+    """Killed, then the method's code is edited: the re-run starts afresh rather than continuing old-code weights
+    under the new code's fingerprint."""
+    config, spec, tmp = toy
+    spec.cls.calls, spec.cls.crash_at = 0, 2 * 2 + 1
+    with pytest.raises(KeyboardInterrupt):
+        pretrain(config, spec, seed=0, out_dir=tmp / "edited", threads=1)
+    with open(spec.folder / "method.py", "a") as f:
+        f.write("\nSCALE = 2\n")
+    spec.cls.calls, spec.cls.crash_at = 0, None
+    info = pretrain(config, spec, seed=0, out_dir=tmp / "edited", threads=1)
+    assert spec.cls.calls == 3 * 2 and [e["epoch"] for e in info["loss_log"]] == [1, 2, 3]

@@ -338,5 +338,5 @@ def download_tree(base_url: str, dest: str | os.PathLike, patterns: Iterable[str
 def local_copy_hint(config_key: str, title: str) -> str:
     return (f"If physionet.org cannot be reached from this machine, put a copy of {title} in PhysioNet's layout "
             f"somewhere and point the preset at it: set `{config_key}: /path/to/copy` in the config file, or pass "
-            f"`--config {config_key}=/path/to/copy` to snakemake (a partial copy works; missing records are "
-            "skipped and counted).")
+            f"`--config {config_key}=/path/to/copy` to snakemake (the copy must be complete, unless the dataset "
+            "sets `allow_partial: true`; missing records are then skipped and counted).")

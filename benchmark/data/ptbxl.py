@@ -123,7 +123,8 @@ def prepare_ptbxl(config: dict, name: str, out_dir: Path, threads: int | None = 
     problems = [(str(i), why) for i, why in label_problems.items()]
     pn.report_problems(name, problems, policy, f"datasets.{name}.bad_records")
 
-    # Records listed in the metadata but absent on disk are skipped and counted (a partial copy is fine).
+    # Records listed in the metadata but absent on disk stop the run, or, when the preset allows a partial copy,
+    # are skipped and counted.
     paths = {i: root / str(f) for i, f in db[column].items()}
     on_disk = [i for i in db.index if i not in label_problems and paths[i].with_suffix(".hea").exists()]
     missing = len(db) - len(label_problems) - len(on_disk)

@@ -11,12 +11,16 @@ from snakemake.utils import validate
 REPO = Path(workflow.basedir).parent
 sys.path.insert(0, str(REPO))
 
-from benchmark import data as bdata, paths, provenance  # noqa: E402
-from benchmark.config import check_references, config_hash  # noqa: E402
+from benchmark import data as bdata, leaderboard, paths, provenance  # noqa: E402
+from benchmark.config import check_references, check_removed_keys, config_hash  # noqa: E402
 from benchmark.errors import BenchmarkError  # noqa: E402
 from benchmark.io import write_json  # noqa: E402
 from benchmark.method import selected  # noqa: E402
 
+try:
+    check_removed_keys(config, "the preset")
+except BenchmarkError as e:
+    raise WorkflowError(f"cannot build the workflow: {e}") from None
 validate(config, "../schemas/config.schema.yaml")
 try:
     check_references(config)
@@ -49,8 +53,11 @@ os.environ.setdefault("BENCHMARK_INVOCATION", shlex.join(["snakemake", *sys.argv
 
 
 def hash_of(*keys, method=None):
-    """Parameter hash of the config parts a step depends on: a change re-runs exactly what it affects."""
+    """Parameter hash of the config parts a step depends on: a change re-runs exactly what it affects.
+    pretrain.threads is left out: it changes the speed, not the result."""
     parts = {k: config[k] for k in keys}
+    if "pretrain" in parts:
+        parts["pretrain"] = {k: v for k, v in parts["pretrain"].items() if k != "threads"}
     if method:
         parts["method"] = METHODS[method].config
     return config_hash(parts)
