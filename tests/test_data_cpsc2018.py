@@ -178,3 +178,39 @@ def test_partial_copy_stops_unless_allowed(shared_data, tmp_path):
     with pytest.raises(BenchmarkError, match=r"(?s)6867 of the 6877 records .*training/cpsc_2018/: 6867 missing "
                                              r"\(e\.g\. A0011, A0012, A0013\).*allow_partial: true"):
         prepare(cpsc_config(tmp_path, shared_data / "cpsc2018", allow_partial=False), "cpsc", tmp_path / "store")
+
+
+def test_original_layout_gives_the_same_store_as_the_cinc_copy(tmp_path):
+    """The challenge's original A*.mat (struct ECG, data in mV, 12 x samples) + REFERENCE.csv and the CinC 2020
+    WFDB copy (digital samples, gain 1000/mV, labels in #Dx) of the same two recordings give the same store."""
+    import scipy.io
+    import wfdb
+
+    from benchmark.data.store import LEADS
+
+    rng = np.random.default_rng(0)
+    digital = {"A0001": rng.normal(0, 300, (6000, 12)).astype(np.int16),   # 12 s: cropped to 10
+               "A0002": rng.normal(0, 300, (3500, 12)).astype(np.int16)}   # 7 s: padded
+    dx = {"A0001": ("59118001", 5), "A0002": ("164889003", 2)}             # RBBB, AF (SNOMED / REFERENCE code)
+    cinc, original = tmp_path / "cinc" / "training" / "cpsc_2018" / "g1", tmp_path / "original"
+    cinc.mkdir(parents=True)
+    original.mkdir()
+    for name, d in digital.items():
+        wfdb.wrsamp(name, fs=500, units=["mV"] * 12, sig_name=list(LEADS), d_signal=d, fmt=["16"] * 12,
+                    adc_gain=[1000.0] * 12, baseline=[0] * 12, comments=[f"Dx: {dx[name][0]}"], write_dir=str(cinc))
+        scipy.io.savemat(original / f"{name}.mat", {"ECG": {"sex": "Male", "age": 60.0, "data": d.T / 1000.0}})
+    pd.DataFrame({"Recording": list(dx), "First_label": [v[1] for v in dx.values()],
+                  "Second_label": [np.nan, np.nan], "Third_label": [np.nan, np.nan]}).to_csv(
+        original / "REFERENCE.csv", index=False)
+
+    stores = {}
+    for layout, root in (("cinc", tmp_path / "cinc"), ("original", original)):
+        prepare(cpsc_config(tmp_path / layout, root), "cpsc", tmp_path / layout / "store")
+        stores[layout] = load_store(tmp_path / layout / "store")
+    a, b = stores["cinc"], stores["original"]
+    assert a.signals.shape == b.signals.shape == (2, 12, 1000)
+    np.testing.assert_allclose(a.signals, b.signals, atol=1e-6)
+    cols = ["ecg_id", "split", "labels", "native_seconds"]
+    pd.testing.assert_frame_equal(a.records[cols], b.records[cols])
+    assert a.records["labels"].tolist() == ["RBBB", "AF"]
+    assert b.meta["label_sources"] == {"dx": 0, "reference": 2} and a.meta["label_sources"] == {"dx": 2, "reference": 0}

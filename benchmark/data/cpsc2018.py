@@ -1,5 +1,10 @@
-"""CPSC2018 (China Physiological Signal Challenge 2018), as PhysioNet serves it in the CinC Challenge 2020
-training set (`training/cpsc_2018/g*/A*.hea/.mat`, 500 Hz, 6-60 s).
+"""CPSC2018 (China Physiological Signal Challenge 2018), in either of its two layouts:
+- the CinC Challenge 2020 copy PhysioNet serves (`training/cpsc_2018/g*/A*.hea/.mat`, WFDB, 500 Hz, 6-60 s);
+- the original challenge layout (`A0001.mat` ... with a MATLAB struct `ECG` whose field `data` holds the 12
+  leads x samples in mV at 500 Hz, plus `REFERENCE.csv`), as most users still have it since the challenge site
+  closed; the PTB-XL benchmark's converter and MERL's preprocessing notebook read it (`loadmat(f)["ECG"]`)
+  before writing WFDB copies.
+A record with a .hea file is read as WFDB; a lone A*.mat as the original struct. Both give the same store.
 
 Labels. From the header's `#Dx` line (SNOMED-CT codes, mapped by SNOMED_TO_CLASS) when it has any, else from
 the original REFERENCE.csv (First/Second/Third_label, 1-9) found anywhere in the copy. A record with neither, or
@@ -148,15 +153,42 @@ def record_labels(record: str, comments: list[str], reference: dict) -> tuple[tu
 
 
 # ------------------------------------------------------------------------------------------------ prepare
-def find_headers(root: Path) -> dict[str, Path]:
-    """Record name -> path without extension, for every .hea under the copy (any depth)."""
+ORIGINAL_SAMPLING_RATE = 500.0  # the challenge's rate; the original .mat files do not store it
+
+
+def find_records(root: Path) -> dict[str, Path]:
+    """Record name -> path without extension, for every record under the copy (any depth): a WFDB header
+    (CinC 2020 copy), or an A*.mat file without one (original layout)."""
     base = root / "training" / "cpsc_2018" if (root / "training" / "cpsc_2018").is_dir() else root
     out: dict[str, Path] = {}
     for hea in sorted(base.rglob("*.hea")):
         if hea.stem in out:
             raise BenchmarkError(f"record {hea.stem} appears twice under {root}: {out[hea.stem]}.hea and {hea}")
         out[hea.stem] = hea.with_suffix("")
+    original: dict[str, Path] = {}
+    for mat in sorted(base.rglob("A*.mat")):
+        if mat.with_suffix(".hea").exists() or mat.stem in out:
+            continue  # a WFDB record's signal file, or a record already found as WFDB
+        if mat.stem in original:
+            raise BenchmarkError(f"record {mat.stem} appears twice under {root}: {original[mat.stem]}.mat and {mat}")
+        original[mat.stem] = mat.with_suffix("")
+    out.update(original)
     return out
+
+
+def read_original(path: Path, record: str) -> tuple[np.ndarray, float, list[str]]:
+    """An original-layout record: (12, T) float32 mV in the standard lead order, 500 Hz, no header comments."""
+    from scipy.io import loadmat
+
+    try:
+        ecg = loadmat(str(path.with_suffix(".mat")))["ECG"][0, 0]
+        data = np.asarray(ecg["data"], dtype=np.float64)
+    except (KeyError, ValueError, IndexError, TypeError, OSError) as e:
+        raise pn.BadRecord(record, f"{path}.mat is not a CPSC2018 record (a MATLAB struct ECG with a field data): "
+                                   f"{type(e).__name__}: {str(e)[:120]}") from None
+    if data.ndim != 2 or data.shape[0] != 12:
+        raise pn.BadRecord(record, f"{path}.mat: ECG.data has shape {data.shape}; expected 12 leads x samples")
+    return data.astype(np.float32), ORIGINAL_SAMPLING_RATE, []
 
 
 def prepare_cpsc2018(config: dict, name: str, out_dir: Path, threads: int | None = None) -> None:
@@ -173,7 +205,7 @@ def prepare_cpsc2018(config: dict, name: str, out_dir: Path, threads: int | None
     policy = ds.get("bad_records", "error")
     split = load_split()
     split_of = dict(zip(split["record"], split["split"]))
-    headers = find_headers(root)
+    headers = find_records(root)
     reference, reference_path = read_reference(root)
     unlisted = sorted(set(headers) - set(split_of))
     problems = [(r, "not in the shipped split (benchmark/splits/cpsc2018_split.csv): not a CPSC2018 recording?")
@@ -181,7 +213,8 @@ def prepare_cpsc2018(config: dict, name: str, out_dir: Path, threads: int | None
     listed_on_disk = [r for r in split["record"] if r in headers]
     missing = len(split) - len(listed_on_disk)
     if not listed_on_disk:
-        raise BenchmarkError(f"{name}: no CPSC2018 record (A0001.hea ...) found under {root}; check cpsc2018_dir")
+        raise BenchmarkError(f"{name}: no CPSC2018 record (A0001.hea + .mat of the CinC 2020 copy, or A0001.mat "
+                             f"of the original layout) found under {root}; check cpsc2018_dir")
     absent = sorted(set(split["record"]) - set(headers))
     folder = "training/cpsc_2018" if (root / "training" / "cpsc_2018").is_dir() else "."
     pn.require_complete(name, ds, len(split), {folder: absent} if absent else {}, root, "cpsc2018_dir")
@@ -189,7 +222,8 @@ def prepare_cpsc2018(config: dict, name: str, out_dir: Path, threads: int | None
     labels, sources, disagree, candidates = {}, {"dx": 0, "reference": 0}, [], []
     for rec in listed_on_disk:
         try:
-            comments = pn.parse_header(headers[rec], rec).comments
+            comments = (pn.parse_header(headers[rec], rec).comments
+                        if headers[rec].with_suffix(".hea").exists() else [])  # original layout: REFERENCE.csv
             labels[rec], src, ref_classes = record_labels(rec, comments, reference)
         except pn.BadRecord as e:
             problems.append((rec, e.reason))

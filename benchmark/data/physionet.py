@@ -94,7 +94,7 @@ def prepared_hash(config: dict, name: str) -> str:
     ds = config["datasets"][name]
     return stable_hash({"dataset": ds, "data": config["data"],
                         "raw": str(raw_root(config, ds["source"]).resolve()) if ds["source"] in PHYSIONET else None,
-                        "format": 1})
+                        "format": 2})  # 2: label-set columns (sub, form, rhythm, all)
 
 
 def up_to_date(out_dir: Path, key: str) -> bool:
@@ -295,9 +295,19 @@ class SignalSpec:
     expect_seconds: float | None = None  # exact native duration a record must have (None: any)
 
 
+def read_record(path: str | Path, record: str) -> tuple[np.ndarray, float, list[str]]:
+    """A WFDB record (path.hea), or a CPSC2018 record in the challenge's original layout (a lone path.mat)."""
+    path = Path(path)
+    if path.with_suffix(".hea").exists() or not path.with_suffix(".mat").exists():
+        return read_wfdb(path, record)
+    from benchmark.data.cpsc2018 import read_original
+
+    return read_original(path, record)
+
+
 def process_record(path: str | Path, record: str, spec: SignalSpec) -> tuple[np.ndarray, int, float]:
     """Read and preprocess one record: ((12, n_samples) float32, non-finite samples fixed, native seconds)."""
-    x, fs, _ = read_wfdb(path, record)
+    x, fs, _ = read_record(path, record)
     if spec.expect_fs and fs not in spec.expect_fs:
         raise BadRecord(record, f"header/data mismatch: sampling rate {fs:g} Hz, expected {spec.expect_fs}")
     if spec.expect_seconds is not None and x.shape[1] != round(spec.expect_seconds * fs):

@@ -10,6 +10,16 @@ diagnostic statement keep an empty label set: they pre-train but belong to no ta
 Tasks select from these labels (benchmark.evaluate.task_data): the paper's task takes the records with exactly
 one superclass, MERL's multi-label task every record with at least one.
 
+Label sets of the PTB-XL benchmark (Strodthoff et al., IEEE JBHI 2021; its `compute_label_aggregations`) are
+written beside them, each a column of records.csv, by the same rule (every listed statement, whatever its
+likelihood): `super` (the 5 superclasses above, column `labels`), `sub` (the 23 `diagnostic_subclass` values of
+the diagnostic statements), `form` (the 19 statements with form == 1), `rhythm` (the 12 with rhythm == 1) and
+`all` (all 71 statements). A record without a statement of a set has no label in it and belongs to no task of
+that set, as in the benchmark's `select_data` (min_samples = 0: no class is dropped). Counts per split are in
+docs/data.md. Each class also gets a readable name for zero-shot prompts: the statement's `description`, or for
+a subclass that is not itself a statement, its members' descriptions joined by "or" (a preset's
+prompt_names can override any of them).
+
 Split: the official stratified folds, 1-8 train, 9 val, 10 test (`strat_fold`).
 
 Text: `report` (default) keeps the free-text report as recorded (about 71% German, 28% English, 1% Swedish);
@@ -66,13 +76,27 @@ def parse_codes(text) -> dict[str, float]:
     return {str(k): float(v) for k, v in value.items()}
 
 
-def superclass_labels(db: pd.DataFrame, statements: pd.DataFrame, min_likelihood: float = 0.0
-                      ) -> tuple[pd.Series, dict[int, str]]:
-    """Superclass set per ecg_id (see the module docstring), and the records whose codes cannot be used
-    (unparsable scp_codes or a code missing from scp_statements.csv) with the reason."""
-    diagnostic = statements[statements["diagnostic"] == 1]["diagnostic_class"].dropna().to_dict()
+LABEL_SETS = ("super", "sub", "form", "rhythm", "all")
+
+
+def set_members(statements: pd.DataFrame) -> dict[str, dict[str, str]]:
+    """label set -> {statement code: the class it counts as} (see the module docstring)."""
+    diag = statements[statements["diagnostic"] == 1]
+    return {"super": diag["diagnostic_class"].dropna().to_dict(),
+            "sub": diag["diagnostic_subclass"].dropna().to_dict(),
+            "form": {c: c for c in statements.index[statements["form"] == 1]},
+            "rhythm": {c: c for c in statements.index[statements["rhythm"] == 1]},
+            "all": {c: c for c in statements.index}}
+
+
+def statement_labels(db: pd.DataFrame, statements: pd.DataFrame, min_likelihood: float = 0.0
+                     ) -> tuple[dict[str, pd.Series], dict[int, str]]:
+    """Each label set's classes per ecg_id (sorted tuples; super in SUPERCLASSES order), and the records whose
+    codes cannot be used (unparsable scp_codes or a code missing from scp_statements.csv) with the reason."""
+    members = set_members(statements)
     known = set(statements.index)
-    def one(text) -> tuple[tuple[str, ...] | None, str | None]:
+
+    def one(text):
         try:
             codes = parse_codes(text)
         except (ValueError, SyntaxError) as e:
@@ -80,11 +104,14 @@ def superclass_labels(db: pd.DataFrame, statements: pd.DataFrame, min_likelihood
         unknown = sorted(set(codes) - known)
         if unknown:
             return None, f"unknown label code(s) {unknown} (not in {STATEMENTS})"
-        found = {diagnostic[c] for c, lik in codes.items() if c in diagnostic and lik >= min_likelihood}
-        return tuple(c for c in SUPERCLASSES if c in found), None
+        kept = [c for c, lik in codes.items() if lik >= min_likelihood]
+        out = {name: tuple(sorted({m[c] for c in kept if c in m})) for name, m in members.items()}
+        out["super"] = tuple(c for c in SUPERCLASSES if c in out["super"])
+        return out, None
 
     memo: dict = {}  # the same scp_codes string recurs thousands of times
-    labels, problems = {}, {}
+    labels: dict[str, dict] = {name: {} for name in LABEL_SETS}
+    problems = {}
     for ecg_id, text in db["scp_codes"].items():
         key = text if isinstance(text, str) else None
         if key not in memo:
@@ -93,8 +120,28 @@ def superclass_labels(db: pd.DataFrame, statements: pd.DataFrame, min_likelihood
         if problem:
             problems[ecg_id] = problem
         else:
-            labels[ecg_id] = value
-    return pd.Series(labels, dtype=object), problems
+            for name in LABEL_SETS:
+                labels[name][ecg_id] = value[name]
+    return {name: pd.Series(v, dtype=object) for name, v in labels.items()}, problems
+
+
+def superclass_labels(db: pd.DataFrame, statements: pd.DataFrame, min_likelihood: float = 0.0
+                      ) -> tuple[pd.Series, dict[int, str]]:
+    """Superclass set per ecg_id (the paper's and MERL's labels), and the unusable records with the reason."""
+    labels, problems = statement_labels(db, statements, min_likelihood)
+    return labels["super"], problems
+
+
+def class_names(statements: pd.DataFrame) -> dict[str, dict[str, str]]:
+    """label set -> {class: readable name} for zero-shot prompts (see the module docstring)."""
+    # PTB-XL's own English `description` (the SCP-ECG column reads "in anterior leads" for the ischemia statements)
+    text = {c: str(d).strip() for c, d in statements["description"].items() if pd.notna(d)}
+    out = {}
+    for name, m in set_members(statements).items():
+        classes = sorted(set(m.values()))
+        out[name] = {c: text.get(c) or " or ".join(text[k] for k, v in m.items() if v == c and k in text) or c
+                     for c in classes}
+    return out
 
 
 def statement_text(codes: dict[str, float], statements: pd.DataFrame) -> str:
@@ -119,7 +166,8 @@ def prepare_ptbxl(config: dict, name: str, out_dir: Path, threads: int | None = 
     policy = ds.get("bad_records", "error")
     text_source = ds.get("text", "report")
 
-    labels, label_problems = superclass_labels(db, st, ds.get("min_likelihood", 0.0))
+    sets, label_problems = statement_labels(db, st, ds.get("min_likelihood", 0.0))
+    labels = sets["super"]
     problems = [(str(i), why) for i, why in label_problems.items()]
     pn.report_problems(name, problems, policy, f"datasets.{name}.bad_records")
 
@@ -156,11 +204,13 @@ def prepare_ptbxl(config: dict, name: str, out_dir: Path, threads: int | None = 
             text = sel["report"].fillna("").astype(str).str.strip()
         else:
             text = pd.Series([statement_text(parse_codes(c), st) for c in sel["scp_codes"]], index=sel.index)
+        names = class_names(st)
         records = pd.DataFrame({
             "ecg_id": [str(i) for i in sel.index],
             "patient_id": [str(int(p)) if pd.notna(p) else f"ecg{i}" for i, p in sel["patient_id"].items()],
             "split": [split_of_fold(int(f)) for f in sel["strat_fold"]],
             "labels": [";".join(labels[i]) for i in sel.index],
+            **{f"labels_{n}": [";".join(sets[n][i]) for i in sel.index] for n in LABEL_SETS if n != "super"},
             "report": text.to_numpy(),
             "strat_fold": sel["strat_fold"].astype(int).to_numpy(),
             "scp_codes": sel["scp_codes"].astype(str).to_numpy(),
@@ -176,6 +226,9 @@ def prepare_ptbxl(config: dict, name: str, out_dir: Path, threads: int | None = 
             "sampling_rate": data["sampling_rate"], "seconds": data["seconds"],
             "normalisation": data["normalisation"], "crop": spec.crop, "pad": spec.pad,
             "classes": list(SUPERCLASSES),
+            "label_sets": {n: {"column": "labels" if n == "super" else f"labels_{n}",
+                               "classes": list(SUPERCLASSES) if n == "super" else sorted(names[n]),
+                               "names": names[n]} for n in LABEL_SETS},
             "label_rule": "superclasses = diagnostic_class of every scp_codes statement with diagnostic == 1 in "
                           f"scp_statements.csv, likelihood >= {ds.get('min_likelihood', 0.0):g}",
             "split_rule": "strat_fold 1-8 train, 9 val, 10 test",

@@ -39,8 +39,12 @@ class ECGStore:
             raise BenchmarkError(f"unknown split {split!r}; expected one of {SPLITS}")
         return np.flatnonzero(self.records["split"].to_numpy() == split)
 
-    def label_sets(self) -> list[frozenset[str]]:
-        return [frozenset(s for s in str(v).split(";") if s) for v in self.records["labels"].fillna("")]
+    def label_sets(self, column: str = "labels") -> list[frozenset[str]]:
+        """Each record's labels in `column` (';'-joined codes): the default `labels`, or a label set's column."""
+        if column not in self.records.columns:
+            raise BenchmarkError(f"{self.root}/records.csv has no label column {column!r}; rebuild the dataset "
+                                 "(delete the folder and re-run)")
+        return [frozenset(s for s in str(v).split(";") if s) for v in self.records[column].fillna("")]
 
 
 def write_store(root: str | Path, signals: np.ndarray, records: pd.DataFrame, meta: dict) -> None:
@@ -74,8 +78,9 @@ def load_store(root: str | Path) -> ECGStore:
             f"{root} is not a finished dataset (no meta.json); run `snakemake` to (re)build it, "
             "an interrupted preparation leaves no meta.json on purpose")
     meta = read_json(root / "meta.json")
-    records = pd.read_csv(root / "records.csv", dtype={"ecg_id": str, "patient_id": str, "labels": str,
-                                                       "report": str}, keep_default_na=False)
+    columns = pd.read_csv(root / "records.csv", nrows=0).columns
+    text = {c: str for c in columns if c in ("ecg_id", "patient_id", "report") or c.startswith("labels")}
+    records = pd.read_csv(root / "records.csv", dtype=text, keep_default_na=False)
     signals = np.load(root / "signals.npy", mmap_mode="r")
     if signals.shape[0] != len(records) or list(signals.shape) != meta["shape"]:
         raise BenchmarkError(f"{root}: signals.npy shape {signals.shape} does not match records.csv ({len(records)} rows)"
