@@ -80,7 +80,7 @@ def _provenance(config, args, data, t0, train_info, method_folder, eval_device: 
     """What a metrics file records besides its numbers: which run, which code, which machine."""
     from benchmark import provenance
     from benchmark.config import config_hash
-    from benchmark.evaluate import split_sizes
+    from benchmark.evaluate.tasks import split_sizes
 
     code = provenance.record(method_folder)
     return {"method": args.method, "title": train_info["title"], "seed": args.seed, "task": args.task,
@@ -99,52 +99,101 @@ def _provenance(config, args, data, t0, train_info, method_folder, eval_device: 
                            "eval_device": eval_device, "eval_wall_seconds": round(time.time() - t0, 2)}}
 
 
+def _task(config, name):
+    """Store and records of a task (light: no torch)."""
+    from benchmark import paths
+    from benchmark.data.store import load_store
+    from benchmark.evaluate import task_data
+
+    task = config["tasks"][name]
+    store = load_store(paths.dataset_dir(config, task["dataset"]))
+    return task, store, task_data(store, task, name)
+
+
 def _setup_eval(args):
     """Config, method folder, task, store, task records and the pre-training log of an evaluation step.
     Deliberately light (no torch, no method import): the linear probe needs neither."""
     from benchmark import paths
-    from benchmark.data.store import load_store
-    from benchmark.evaluate import task_data
     from benchmark.io import read_json
 
     config = _config(args)
     np.random.seed(args.seed)
-    task = config["tasks"][args.task]
-    store = load_store(paths.dataset_dir(config, task["dataset"]))
+    task, store, data = _task(config, args.task)
     train_info = read_json(paths.pretrain_dir(config, args.method, args.seed) / "train_log.json")
-    return config, paths.method_folder(args.method), task, store, task_data(store, task, args.task), train_info
+    return config, paths.method_folder(args.method), task, store, data, train_info
+
+
+def _save_predictions(path, y, scores: dict) -> None:
+    from benchmark.io import atomic_path
+
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, y=y, **scores)
+
+
+def cmd_subsets(args):
+    from benchmark.evaluate.tasks import label_subsets
+    from benchmark.io import atomic_path
+
+    config = _config(args)
+    ev = config["evaluation"]
+    _, _, data = _task(config, args.task)
+    table = label_subsets(data, args.task, ev["label_fractions"], ev["fraction_draws"], ev["subset_seed"])
+    with atomic_path(args.out) as tmp:
+        table.to_csv(tmp, index=False)
+    counts = table.groupby(["fraction", "draw"]).size()
+    print(f"{args.task}: " + ", ".join(f"{f:g} draw {d}: {n} records" for (f, d), n in counts.items()),
+          file=sys.stderr)
 
 
 def cmd_features(args):
+    """Frozen-encoder features of every record of a dataset, once per (method, seed, dataset): every task on
+    the dataset and every label fraction reuses them."""
     from benchmark import paths, runtime
+    from benchmark.data.store import load_store
     from benchmark.encoders import ResNet18_1D
-    from benchmark.evaluate import embed, load_weights
+    from benchmark.evaluate.encode import embed, load_weights
     from benchmark.io import atomic_path
 
-    config, _, task, store, data, _ = _setup_eval(args)
+    config = _config(args)
     runtime.setup(args.threads, args.seed)
+    store = load_store(paths.dataset_dir(config, args.dataset))
     device = runtime.pick_device(config["device"])
     encoder = ResNet18_1D().to(device)
     load_weights(encoder, paths.pretrain_dir(config, args.method, args.seed) / "encoder.safetensors",
                  f"the {args.method} encoder")
-    feats = embed(encoder, store.signals, data.rows, device, config["evaluation"]["batch_size"])
+    rows = np.arange(len(store))
+    feats = embed(encoder, store.signals, rows, device, config["evaluation"]["batch_size"])
     with atomic_path(args.out) as tmp:
         with open(tmp, "wb") as f:
-            np.savez(f, features=feats, rows=data.rows)
+            np.savez(f, features=feats, ecg_id=store.records["ecg_id"].to_numpy().astype(str))
 
 
 def cmd_linear(args):
+    import pandas as pd
+
     from benchmark.errors import BenchmarkError
-    from benchmark.evaluate import linear_probe
+    from benchmark.evaluate.linear import evaluate_fractions
+    from benchmark.evaluate.tasks import subset_positions
     from benchmark.io import write_json
 
     t0 = time.time()
     config, folder, task, store, data, train_info = _setup_eval(args)
     saved = np.load(args.features)
-    if not np.array_equal(saved["rows"], data.rows):
-        raise BenchmarkError(f"{args.features} was extracted for other records than task {args.task} now selects; "
+    if not np.array_equal(saved["ecg_id"], store.records["ecg_id"].to_numpy().astype(str)):
+        raise BenchmarkError(f"{args.features} was extracted from another version of dataset {task['dataset']}; "
                              "delete it and re-run")
-    metrics = linear_probe(saved["features"], data, config["evaluation"]["c_grid"])
+    features = saved["features"][data.rows]
+    table = pd.read_csv(args.subsets, dtype={"ecg_id": str})
+    subsets = {(f, d): subset_positions(data, table, f, d, args.subsets)
+               for f, d in table[["fraction", "draw"]].drop_duplicates().itertuples(index=False)}
+    test = data.split == "test"
+    fractions, scores = evaluate_fractions(features, data, subsets, config["evaluation"]["c_grid"])
+    full = fractions["1"]  # the paper's protocol (100 % of the labels) is the headline
+    metrics = {"auc": full["auc"], "f1": full["f1"], "classes_evaluated": full["draws"][0]["classes_evaluated"],
+               "per_class_auc": full["draws"][0]["per_class_auc"], "selected_C": full["draws"][0]["selected_C"],
+               "model_selection": full["draws"][0]["model_selection"], "fractions": fractions}
+    _save_predictions(args.predictions, data.y[test], {f"scores_f{f:g}_d{d}": v for (f, d), v in scores.items()})
     write_json(args.out, {**_provenance(config, args, data, t0, train_info, folder, "CPU (scikit-learn)"),
                           "kind": "linear", "metrics": metrics})
 
@@ -152,7 +201,8 @@ def cmd_linear(args):
 def cmd_zeroshot(args):
     from benchmark import paths, runtime
     from benchmark.errors import BenchmarkError
-    from benchmark.evaluate import embed, load_weights, zero_shot_metrics, zero_shot_scores
+    from benchmark.evaluate.encode import embed, load_weights
+    from benchmark.evaluate.zeroshot import zero_shot_metrics, zero_shot_scores
     from benchmark.io import write_json
     from benchmark.method import load_method
     from benchmark.pretrain import build_method
@@ -170,18 +220,41 @@ def cmd_zeroshot(args):
     method = build_method(spec, train_info["text_dim"], train_info["sampling_rate"], n_samples).to(device)
     load_weights(method, paths.pretrain_dir(config, args.method, args.seed) / "model.safetensors", f"method {args.method}")
     test = data.split == "test"
-    prompts = [config["evaluation"]["prompt"].format(task["prompt_names"][c]) for c in data.classes]
+    names = {**data.names, **task.get("prompt_names", {})}  # the config's phrase wins over the store's name
+    prompts = [config["evaluation"]["prompt"].format(names[c]) for c in data.classes]
     prompt_emb = embed_texts(train_info["text_model"], prompts, paths.text_cache(config), device=str(device))
     import torch
 
     with torch.no_grad():
         text_space = method.embed_text(torch.from_numpy(prompt_emb).to(device)).float().cpu().numpy()
     ecg_space = embed(method.embed_ecg, store.signals, data.rows[test], device, config["evaluation"]["batch_size"])
-    metrics = zero_shot_metrics(data.y[test], zero_shot_scores(ecg_space, text_space), data.classes)
+    scores = zero_shot_scores(ecg_space, text_space)
+    metrics = zero_shot_metrics(data.y[test], scores, data.classes)
     metrics["prompts"] = prompts
+    _save_predictions(args.predictions, data.y[test], {"scores": scores})
     write_json(args.out, {**_provenance(config, args, data, t0, train_info, folder,
                                         runtime.device_name(device)),
                           "kind": "zeroshot", "metrics": metrics})
+
+
+def cmd_compare(args):
+    from benchmark import paths
+    from benchmark.evaluate.compare import compare_linear, compare_zeroshot
+    from benchmark.io import write_json
+    from benchmark.method import selected
+
+    config = _config(args)
+    specs = selected(config)
+    ev = config["evaluation"]
+    _, _, data = _task(config, args.task)
+    out = {"task": args.task, "seeds": config["seeds"], "bootstrap": ev["bootstrap"],
+           "test_records": int((data.split == "test").sum())}
+    if args.task in ev["linear_tasks"]:
+        out["linear"] = compare_linear(config, args.task, list(specs))
+    zero_shot = [m for m, s in specs.items() if s.cls.zero_shot]
+    if args.task in ev["zeroshot_tasks"] and zero_shot:
+        out["zeroshot"] = compare_zeroshot(config, args.task, zero_shot, data.classes)
+    write_json(args.out or paths.stats(config, args.task), out)
 
 
 def cmd_leaderboard(args):
@@ -201,6 +274,15 @@ def cmd_publish(args):
     config = _config(args)
     dest = leaderboard.publish(config, replace=args.replace)
     print(f"published {paths.leaderboard(config)} as {dest} (and its .json)", file=sys.stderr)
+
+
+def cmd_plots(args):
+    from benchmark.evaluate import plots
+    from benchmark.method import selected
+
+    config = _config(args)
+    written = plots.draw(config, {n: s.title for n, s in selected(config).items()})
+    print("figures: " + ", ".join(map(str, written)), file=sys.stderr)
 
 
 def cmd_methods(args):
@@ -230,9 +312,12 @@ def main(argv=None) -> int:
     add("download", cmd_download, "source", "part", "out")
     add("embed-reports", cmd_embed_reports, "out")
     add("pretrain", cmd_pretrain, "method", "seed", "out")
-    add("features", cmd_features, "method", "seed", "task", "out")
-    add("linear", cmd_linear, "method", "seed", "task", "features", "out")
-    add("zeroshot", cmd_zeroshot, "method", "seed", "task", "out")
+    add("features", cmd_features, "method", "seed", "dataset", "out")
+    add("subsets", cmd_subsets, "task", "out")
+    add("linear", cmd_linear, "method", "seed", "task", "features", "subsets", "out", "predictions")
+    add("zeroshot", cmd_zeroshot, "method", "seed", "task", "out", "predictions")
+    add("compare", cmd_compare, "task", "out")
+    add("plots", cmd_plots)
     add("leaderboard", cmd_leaderboard)
     add("publish", cmd_publish).add_argument(
         "--replace", action="store_true", help="replace a published board of another preset")

@@ -78,9 +78,15 @@ def check_references(config: dict) -> None:
     for name, task in tasks.items():
         if task["dataset"] not in datasets:
             raise ConfigError(f"tasks.{name}.dataset is {task['dataset']!r}, not among datasets: {sorted(datasets)}")
-        missing = [c for c in task["classes"] if c not in task.get("prompt_names", {})]
+        if task.get("label_set") is None and task["classes"] == "all":
+            raise ConfigError(f"tasks.{name}: `classes: all` needs a label_set (the classes of a dataset's default "
+                              "labels are listed by name)")
+        missing = [c for c in task["classes"] if c not in task.get("prompt_names", {})] \
+            if task.get("label_set") is None else []  # a label set brings names for its classes
         if name in config["evaluation"]["zeroshot_tasks"] and missing:
             raise ConfigError(f"tasks.{name}.prompt_names lacks {missing}: zero-shot needs a phrase per class")
+    if 1.0 not in [float(f) for f in config["evaluation"].get("label_fractions", [1.0])]:
+        raise ConfigError("evaluation.label_fractions must include 1.0 (the paper's protocol, shown in Table 1)")
     for kind in ("linear_tasks", "zeroshot_tasks"):
         unknown = [t for t in config["evaluation"][kind] if t not in tasks]
         if unknown:

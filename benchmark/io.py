@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 from pathlib import Path
 from typing import Iterator
@@ -29,8 +30,22 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
 
 def write_json(path: str | os.PathLike, obj) -> None:
+    """Strict JSON (NaN and infinities, e.g. the AUC of a class without test positives, become null)."""
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
+        tmp.write_text(json.dumps(_finite(obj), indent=2, sort_keys=False, default=_json_default,
+                                  allow_nan=False) + "\n")
+
+
+def _finite(o):
+    if isinstance(o, float):
+        return o if math.isfinite(o) else None
+    if isinstance(o, dict):
+        return {k: _finite(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_finite(v) for v in o]
+    if hasattr(o, "tolist") and hasattr(o, "ndim"):  # numpy / torch arrays and scalars
+        return _finite(o.tolist())
+    return o
 
 
 def read_json(path: str | os.PathLike):

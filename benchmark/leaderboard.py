@@ -20,23 +20,20 @@ from tabulate import tabulate
 
 from benchmark import paths, provenance
 from benchmark.config import config_hash
+from benchmark.evaluate import plots
+from benchmark.evaluate.compare import BASELINE, method_order
 from benchmark.errors import BenchmarkError
 from benchmark.io import atomic_path, read_json, write_json
 
 REFERENCE = Path(__file__).resolve().parent / "reference"
-PAPER_ORDER = ["random_init", "cpc", "simclr", "byol", "simsiam", "tstcc", "clocs", "astcl", "etp"]
-BASELINE = "random_init"
 STALE = "⚠ stale"
+PUBLISHED_FIGURES = Path("docs") / "leaderboard"  # beside the published leaderboard.md
 
 
 def _paper_tables():
     return (pd.read_csv(REFERENCE / "etp_paper_table1_linear.csv").set_index("method"),
             {"ptbxl": pd.read_csv(REFERENCE / "etp_paper_table2_zeroshot_ptbxl.csv"),
              "cpsc2018": pd.read_csv(REFERENCE / "etp_paper_table3_zeroshot_cpsc2018.csv")})
-
-
-def _order(methods) -> list[str]:
-    return sorted(methods, key=lambda m: (PAPER_ORDER.index(m) if m in PAPER_ORDER else len(PAPER_ORDER), m))
 
 
 def _fmt(values: list[float]) -> str:
@@ -51,6 +48,39 @@ def _fmt(values: list[float]) -> str:
 
 def _ref(value) -> str:
     return "" if value is None or pd.isna(value) else f"{value:.1f}"
+
+
+def _legend(config: dict) -> str:
+    level = f"{100 * config['evaluation']['bootstrap']['level']:g}%"
+    seeds = " and seeds" if len(config["seeds"]) > 1 else ""
+    return (f"**Bold**: the best row and every row not distinguishable from it; ≈: not distinguishable from random "
+            f"init (paired bootstrap over test records{seeds}, {level}; docs/evaluation.md).")
+
+
+def _marked(values: list[float], cell: dict | None, method: str, ci: bool = True) -> str:
+    """A table cell: mean (± sd over seeds), the CI of the method's value, and the significance marks of the
+    task's paired comparisons (benchmark/evaluate/compare.py)."""
+    text = _fmt(values)
+    entry = (cell or {}).get("methods", {}).get(method)
+    if entry is None or text == "n/a":
+        return text
+    if ci and entry["ci"]["lo"] is not None:
+        text += f" [{100 * entry['ci']['lo']:.1f}, {100 * entry['ci']['hi']:.1f}]"
+    if method == cell["best"] or not entry.get("vs_best", {}).get("distinguishable", True):
+        text = f"**{text}**"
+    if "vs_random_init" in entry and not entry["vs_random_init"]["distinguishable"]:
+        text += " ≈"
+    return text
+
+
+def _n_train(results: dict, task: str, fraction: float) -> str:
+    for (k, _, t), runs in results.items():
+        if k == "linear" and t == task:
+            for r in runs:
+                f = r["metrics"].get("fractions", {}).get(f"{fraction:g}")
+                if f:
+                    return "/".join(str(d["n_train"]) for d in f["draws"])
+    return "?"
 
 
 def _steps(runs: list[dict]) -> str:
@@ -116,7 +146,13 @@ def build(config: dict, methods: list[str], titles: dict[str, str], zero_shot: l
 
     machine: dict = {"preset": config["preset"], "linear": [], "zeroshot": []}
 
-    # ---- Table 1: linear evaluation
+    stats = {t: read_json(paths.stats(config, t)) for t in sorted(set(ev["linear_tasks"]) | set(ev["zeroshot_tasks"]))
+             if paths.stats(config, t).exists()}
+    machine["stats"] = stats
+    legend, level = _legend(config), f"{100 * ev['bootstrap']['level']:g}%"
+    sizes = {r["task"]: r["split_sizes"] for r in all_runs}
+
+    # ---- Table 1: linear evaluation at 100 % of the labels (the paper's protocol)
     headers = ["Method", "Steps"]
     for t in ev["linear_tasks"]:
         name = tasks[t].get("title", t)
@@ -124,41 +160,75 @@ def build(config: dict, methods: list[str], titles: dict[str, str], zero_shot: l
         if tasks[t]["paper_table"]:
             headers += [f"paper {tasks[t]['paper_table']} AUC (ref.)", f"paper {tasks[t]['paper_table']} F1 (ref.)"]
     rows = []
-    for m in _order({m for (k, m, _) in results if k == "linear"}):
+    for m in method_order({m for (k, m, _) in results if k == "linear"}):
         runs_m = [r for t in ev["linear_tasks"] for r in results.get(("linear", m, t), [])]
         row = [title("linear", m), _steps(runs_m)]
         for t in ev["linear_tasks"]:
             runs = results.get(("linear", m, t), [])
-            row += [_fmt([r["metrics"]["auc"] for r in runs]), _fmt([r["metrics"]["f1"] for r in runs])]
+            cells = stats.get(t, {}).get("linear", {}).get("1", {})
+            row += [_marked([r["metrics"]["auc"] for r in runs], cells.get("auc"), m),
+                    _marked([r["metrics"]["f1"] for r in runs], cells.get("f1"), m)]
             machine["linear"] += [{"method": m, "task": t, "seed": r["seed"], "auc": r["metrics"]["auc"],
-                                   "f1": r["metrics"]["f1"], "steps": r["provenance"].get("pretrain_steps"),
+                                   "f1": r["metrics"]["f1"],
+                                   "fractions": {f: {"auc": v["auc"], "f1": v["f1"]}
+                                                 for f, v in r["metrics"].get("fractions", {}).items()},
+                                   "steps": r["provenance"].get("pretrain_steps"),
                                    "stale": (("linear", m, t, r["seed"]) in stale)} for r in runs]
             pt = tasks[t]["paper_table"]
             if pt:
                 ref = table1_ref.loc[m] if m in table1_ref.index else None
                 row += [_ref(None if ref is None else ref[f"{pt}_auc"]), _ref(None if ref is None else ref[f"{pt}_f1"])]
         rows.append(row)
-    sizes = {r["task"]: r["split_sizes"] for r in all_runs}
     counts = "; ".join(f"{tasks[t].get('title', t)} {sizes[t]['train']}/{sizes[t]['val']}/{sizes[t]['test']}"
                        for t in ev["linear_tasks"] if t in sizes)
-    sections = ["## Table 1: linear evaluation (frozen encoder, logistic regression; macro AUC and macro F1, %)",
+    sections = ["## Table 1: linear evaluation (frozen encoder, logistic regression, 100% of the training labels; "
+                f"macro AUC and macro F1, %, [{level} CI])",
                 f"Records (train/val/test): {counts or '(no results)'}. Steps: the method's pre-training optimiser "
-                "steps.",
+                f"steps. {legend}",
                 tabulate(rows, headers, tablefmt="github", disable_numparse=True) if rows else "_no linear results yet_"]
+
+    # ---- Table 1b: label efficiency (linear AUC at each fraction of the training labels)
+    fractions = sorted(ev["label_fractions"])
+    if len(fractions) > 1:
+        headers = ["Method"] + [f"{tasks[t].get('title', t)} {100 * f:g}%" for t in ev["linear_tasks"] for f in fractions]
+        rows = []
+        for m in method_order({m for (k, m, _) in results if k == "linear"}):
+            row = [title("linear", m)]
+            for t in ev["linear_tasks"]:
+                runs = results.get(("linear", m, t), [])
+                for f in fractions:
+                    cell = stats.get(t, {}).get("linear", {}).get(f"{f:g}", {}).get("auc")
+                    vals = [r["metrics"]["fractions"][f"{f:g}"]["auc"] for r in runs
+                            if f"{f:g}" in r["metrics"].get("fractions", {})]
+                    row.append(_marked(vals, cell, m, ci=False))
+            rows.append(row)
+        draws = ev["fraction_draws"]
+        n_train = "; ".join(f"{tasks[t].get('title', t)} " + "/".join(
+            str(_n_train(results, t, f)) for f in fractions) for t in ev["linear_tasks"])
+        sections += ["## Table 1b: label efficiency (linear AUC, %, at each fraction of the training labels)",
+                     f"Each fraction is a class-stratified draw of the task's training records, the same records for "
+                     f"every method ({draws} draw{'s' if draws > 1 else ''} per fraction below 100%, averaged); C is "
+                     f"still chosen on the whole val split. Training records per fraction: {n_train}. "
+                     f"{level} CIs are in leaderboard.json and the label-efficiency figure. " + legend,
+                     tabulate(rows, headers, tablefmt="github", disable_numparse=True)]
 
     # ---- Tables 2-3: zero-shot, per class
     for n, t in enumerate(ev["zeroshot_tasks"], start=2):
         pt = tasks[t]["paper_table"]
         ref = zs_ref.get(pt) if pt else None
-        zs_methods = _order({m for (k, m, tt) in results if k == "zeroshot" and tt == t})
+        zs_methods = method_order({m for (k, m, tt) in results if k == "zeroshot" and tt == t})
         headers = ["Category", "Method", "Steps", "AUC", "ACC", "F1"] + (
             ["paper AUC (ref.)", "paper ACC (ref.)", "paper F1 (ref.)"] if ref is not None else [])
+        zs_stats = stats.get(t, {}).get("zeroshot", {})
+        classes = list(next(iter(results[("zeroshot", zs_methods[0], t)]))["metrics"]["per_class"]) if zs_methods \
+            else []
         rows = []
-        for cls in list(tasks[t]["classes"]) + ["Average"]:
+        for cls in classes + ["Average"]:
             for m in zs_methods:
                 runs = results[("zeroshot", m, t)]
                 vals = [r["metrics"]["average"] if cls == "Average" else r["metrics"]["per_class"][cls] for r in runs]
-                row = [cls, title("zeroshot", m, t), _steps(runs)] + [_fmt([v[k] for v in vals])
+                cells = zs_stats.get("average", {}) if cls == "Average" else zs_stats.get("per_class", {}).get(cls, {})
+                row = [cls, title("zeroshot", m, t), _steps(runs)] + [_marked([v[k] for v in vals], cells.get(k), m)
                                                                         for k in ("auc", "acc", "f1")]
                 machine["zeroshot"] += [{"method": m, "task": t, "class": cls, "seed": r["seed"], **v,
                                          "steps": r["provenance"].get("pretrain_steps"),
@@ -170,10 +240,17 @@ def build(config: dict, methods: list[str], titles: dict[str, str], zero_shot: l
                 rows.append(row)
         test_n = sizes[t]["test"] if t in sizes else "?"
         sections += [f"## Table {n}: zero-shot classification on {tasks[t].get('title', t)} "
-                     f"(prompt \"{ev['prompt'].format('{class}')}\"; per-class AUC, ACC, F1, %)",
-                     f"Records: the {test_n} test records of the task; nothing is fitted.",
+                     f"(prompt \"{ev['prompt'].format('{class}')}\"; per-class AUC, ACC, F1, %, [{level} CI])",
+                     f"Records: the {test_n} test records of the task; nothing is fitted, the prediction is the "
+                     f"best-scoring prompt. {legend}",
                      tabulate(rows, headers, tablefmt="github", disable_numparse=True) if rows
                      else "_no zero-shot results yet_"]
+
+    figures = [(name, path) for name, path in plots.files(config).items() if path.exists()]
+    if figures:
+        sections += [f"## Figures ({level} CIs)", "\n".join(
+            f"![{name.replace('_', ' ')}]({path.relative_to(paths.results(config)).as_posix()})"
+            for name, path in figures)]
 
     commits = sorted({r["provenance"].get(k) or "unknown" for r in all_runs for k in ("commit", "pretrain_commit")})
     commands = sorted({r["provenance"].get("pretrain_command") for r in all_runs} - {None})
@@ -196,19 +273,33 @@ def build(config: dict, methods: list[str], titles: dict[str, str], zero_shot: l
     return md, machine
 
 
-def _demo_summary(config: dict, results: dict, titles: dict[str, str]) -> str:
-    """Which trained methods beat random init's linear AUC on every task of this run (means over seeds)."""
+def _demo_summary(config: dict, results: dict, titles: dict[str, str], stats: dict) -> str:
+    """How each trained method compares with random init in linear AUC at 100 % of the labels on every task of
+    this run: by the paired tests when the statistics exist, else by the point estimates (means over seeds)."""
     tasks = config["evaluation"]["linear_tasks"]
-    mean = {(m, t): np.mean([r["metrics"]["auc"] for r in runs]) for (k, m, t), runs in results.items()
-            if k == "linear"}
-    trained = [m for m in _order({m for m, _ in mean}) if m != BASELINE]
-    if not trained or not all((BASELINE, t) in mean for t in tasks):
+    cells = {t: stats.get(t, {}).get("linear", {}).get("1", {}).get("auc") for t in tasks}
+    trained = [m for m in method_order({m for (k, m, _) in results if k == "linear"}) if m != BASELINE]
+    if not trained or not all((("linear", BASELINE, t) in results) for t in tasks):
         return ""
-    above = [m for m in trained if all((m, t) in mean and mean[(m, t)] > mean[(BASELINE, t)] for t in tasks)]
-    below = [m for m in trained if m not in above]
     names = lambda ms: ", ".join(titles.get(m, m) for m in ms) or "none"  # noqa: E731
-    return (f"> Measured in this run (linear AUC): above random init on every task: {names(above)}"
-            + (f"; not above it on at least one task: {names(below)}." if below else "."))
+    if all(cells.values()):
+        def sign(m, t):
+            test = cells[t]["methods"].get(m, {}).get("vs_random_init")
+            if not test or not test["distinguishable"]:
+                return 0
+            return 1 if test["diff_lo"] > 0 else -1
+        signs = {m: [sign(m, t) for t in tasks] for m in trained}
+        above = [m for m in trained if all(x > 0 for x in signs[m])]
+        below = [m for m in trained if any(x < 0 for x in signs[m])]
+        level = f"{100 * config['evaluation']['bootstrap']['level']:g}"
+        return (f"> Measured in this run (linear AUC at 100% of the labels, paired bootstrap at {level}%): above random "
+                f"init on every task: {names(above)}; below it on at least one task: {names(below)}; not "
+                f"distinguishable from it otherwise: {names([m for m in trained if m not in above + below])}.")
+    mean = {(m, t): np.mean([r["metrics"]["auc"] for r in results[("linear", m, t)]]) for m in trained + [BASELINE]
+            for t in tasks if ("linear", m, t) in results}
+    above = [m for m in trained if all((m, t) in mean and mean[(m, t)] > mean[(BASELINE, t)] for t in tasks)]
+    return (f"> Measured in this run (linear AUC, point estimates): above random init on every task: {names(above)}; "
+            f"not on every task: {names([m for m in trained if m not in above])}.")
 
 
 def _header(config: dict, runs: list[dict], demo: bool, methods: list[str], titles: dict[str, str], results: dict,
@@ -224,6 +315,7 @@ def _header(config: dict, runs: list[dict], demo: bool, methods: list[str], titl
              if (paths.dataset_dir(config, n) / "meta.json").exists()}
     text_line = metas.get(pre["dataset"], {}).get("text_description", "synthetic English template reports")
     code = machine["code"]
+    boot = config["evaluation"]["bootstrap"]
     lines = [f"# Leaderboard — preset `{config['preset']}`", ""]
     if demo:
         lines += ["> **DEMO RESULTS ON SYNTHETIC DATA.** These numbers come from the embedded synthetic cohort",
@@ -233,7 +325,7 @@ def _header(config: dict, runs: list[dict], demo: bool, methods: list[str], titl
                   "> short run on a toy task. They are **not** a reproduction of the paper and say little",
                   "> about how the methods rank on real ECGs. The paper's numbers appear only in columns marked",
                   "> *(ref.)*, measured on the real data."]
-        summary = _demo_summary(config, results, titles)
+        summary = _demo_summary(config, results, titles, machine.get("stats", {}))
         lines += ([">", summary] if summary else []) + [""]
     else:
         lines += ["> Columns marked *(ref.)* are the numbers reported in the ETP paper (ICASSP 2024) on the full",
@@ -259,10 +351,14 @@ def _header(config: dict, runs: list[dict], demo: bool, methods: list[str], titl
               f"text model `{pre['text_model']}` (frozen)",
               f"- Pre-training text: {text_line}; training split only",
               *[f"- {n}: {m['summary']}" for n, m in metas.items() if m.get("summary")],
-              f"- Seeds: {config['seeds']} (mean ± sample std when more than one); methods: {', '.join(_order(methods))}",
+              f"- Seeds: {config['seeds']} (mean ± sample std when more than one); methods: {', '.join(method_order(methods))}",
               f"- Hardware (pre-training): {', '.join(devices)}",
-              "- Linear probe: logistic regression on standardised frozen features, C chosen by val macro AUC, "
-              "test scored once. Zero-shot: cosine between ECG and prompt embeddings, argmax prediction."]
+              "- Linear probe: logistic regression on standardised frozen features, C chosen by macro AUC on the whole "
+              "val split (at every label fraction), test scored once. Zero-shot: cosine between ECG and prompt "
+              "embeddings, argmax prediction. Nothing is chosen on test (docs/evaluation.md)",
+              f"- {100 * boot['level']:g}% CIs: percentile bootstrap over test records, {boot['resamples']} resamples "
+              "shared by every method (paired comparisons), each keeping every evaluable class; with several seeds, "
+              "the seeds are resampled too (docs/evaluation.md)"]
     return "\n".join(lines)
 
 
@@ -327,8 +423,8 @@ def publish_problems(board: dict, config: dict) -> list[str]:
 
 
 def publish(config: dict, replace: bool = False, dest: Path = paths.PUBLISHED) -> Path:
-    """Copy the preset's finished board to the top-level leaderboard.md (+ .json), after publish_problems.
-    A published board of another preset is only replaced with `replace` (the demo never silently overwrites
+    """Copy the preset's finished board to the top-level leaderboard.md (+ .json, + its figures into
+    docs/leaderboard/ with the links rewritten), after publish_problems. A published board of another preset is only replaced with `replace` (the demo never silently overwrites
     the paper preset's numbers)."""
     src = paths.leaderboard(config)
     if not src.exists() or not src.with_suffix(".json").exists():
@@ -344,8 +440,18 @@ def publish(config: dict, replace: bool = False, dest: Path = paths.PUBLISHED) -
             raise BenchmarkError(
                 f"{dest} holds the board of preset {current!r}; publishing preset {board['preset']!r} would replace "
                 f"it. Pass --replace if that is what you want")
+    # the figures travel with the board (results/ is not committed): into docs/leaderboard/, links rewritten
+    figures = dest.parent / PUBLISHED_FIGURES
+    shutil.rmtree(figures, ignore_errors=True)
+    md = src.read_text()
+    for path in plots.files(config).values():
+        if path.exists():
+            figures.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, figures / path.name)
+            md = md.replace(f"]({path.relative_to(paths.results(config)).as_posix()})",
+                            f"]({(PUBLISHED_FIGURES / path.name).as_posix()})")
     with atomic_path(dest) as tmp:
-        shutil.copyfile(src, tmp)
+        tmp.write_text(md)
     with atomic_path(dest.with_suffix(".json")) as tmp:
         shutil.copyfile(src.with_suffix(".json"), tmp)
     return dest

@@ -44,9 +44,29 @@ def pretrain_dir(config: dict, method: str, seed: int) -> Path:
     return results(config) / "pretrain" / method / f"seed{seed}"
 
 
-def features(config: dict, method: str, seed: int, task: str) -> Path:
-    return results(config) / "features" / method / f"seed{seed}" / f"{task}.npz"
+def features(config: dict, method: str, seed: int, dataset: str) -> Path:
+    """Frozen features of every record of a dataset (shared by its tasks and label fractions)."""
+    return results(config) / "features" / method / f"seed{seed}" / f"{dataset}.npz"
 
 
 def metrics(config: dict, kind: str, method: str, seed: int, task: str) -> Path:
     return results(config) / "metrics" / kind / method / f"seed{seed}" / f"{task}.json"
+
+
+def predictions(config: dict, kind: str, method: str, seed: int, task: str) -> Path:
+    """Test labels and scores behind a metrics file (what the paired comparisons resample)."""
+    return results(config) / "predictions" / kind / method / f"seed{seed}" / f"{task}.npz"
+
+
+def subsets(config: dict, task: str) -> Path:
+    """The label-fraction subsets of a task's train split (record ids), shared by every method."""
+    return results(config) / "subsets" / f"{task}.csv"
+
+
+def stats(config: dict, task: str) -> Path:
+    """CIs of the seed means and paired tests between the methods of a task."""
+    return results(config) / "stats" / f"{task}.json"
+
+
+def plots(config: dict) -> Path:
+    return results(config) / "plots"

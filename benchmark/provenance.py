@@ -4,7 +4,8 @@ A commit names a state of the repository but not of the working tree (uncommitte
 a fingerprint is a hash of the files' contents, so it says exactly which code ran. Two fingerprints:
 
 - the shared code: everything under benchmark/ and workflow/ that can change a number (the leaderboard's
-  rendering, benchmark/leaderboard.py and the paper's reference tables, is left out: it changes no result);
+  rendering, benchmark/leaderboard.py, the figures and the paper's reference tables, is left out: it changes no
+  result);
 - one per method: the files of its folder methods/<name>/ other than its README.
 
 Only code and data files count (.py, .smk, Snakefile, .yaml, .csv, .json; nothing under a hidden folder), and
@@ -31,7 +32,7 @@ from benchmark.config import REPO_ROOT
 
 # Shared code that decides results, relative to the repository root; RENDERING only draws the tables.
 SHARED = ("benchmark", "workflow")
-RENDERING = ("benchmark/leaderboard.py", "benchmark/reference")
+RENDERING = ("benchmark/leaderboard.py", "benchmark/reference", "benchmark/evaluate/plots.py")
 CODE_SUFFIXES = {".py", ".smk", ".yaml", ".yml", ".csv", ".json"}
 
 

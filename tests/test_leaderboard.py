@@ -76,7 +76,8 @@ def test_demo_summary_says_which_methods_beat_random_init(tmp_path):
     assert machine["complete"] and machine["code"]["commits"] == ["abc123"] and machine["problems"] == []
     assert machine["command"] == "snakemake --cores all --configfile config/demo.yaml" and "WARNING" not in md
     assert "= 48 optimiser steps for every trained method" in md
-    assert "Measured in this run (linear AUC): above random init on every task: ETP." in md
+    assert "Measured in this run (linear AUC, point estimates): above random init on every task: ETP; not on every " \
+           "task: none." in md
     assert "Records (train/val/test): PTB-XL-like 8/2/3; CPSC2018-like 8/2/3" in md
 
 
@@ -99,10 +100,16 @@ def test_a_row_whose_method_changed_is_marked_stale_and_cannot_be_published(tmp_
 def test_publish_copies_one_complete_run_and_keeps_another_presets_board(tmp_path):
     cfg = _config(tmp_path)
     _complete_run(cfg)
+    paths.plots(cfg).mkdir(parents=True)
+    (paths.plots(cfg) / "linear_auc.png").write_bytes(b"png")
     leaderboard.write(cfg, METHODS, TITLES, ZERO_SHOT)
+    board = paths.leaderboard(cfg).read_text()
+    assert "](plots/linear_auc.png)" in board
     dest = tmp_path / "published.md"
     leaderboard.publish(cfg, dest=dest)
-    assert dest.read_text() == paths.leaderboard(cfg).read_text()
+    # the same board, its figures copied beside it (results/ is not committed) and the links rewritten
+    assert dest.read_text() == board.replace("](plots/", "](docs/leaderboard/")
+    assert (tmp_path / "docs" / "leaderboard" / "linear_auc.png").read_bytes() == b"png"
     assert read_json(dest.with_suffix(".json"))["preset"] == "demo"
 
     write_json(dest.with_suffix(".json"), {"preset": "paper"})  # a published paper-preset board

@@ -35,11 +35,34 @@ def test_snakemake_dag_end_to_end(tiny_config, tmp_path):
     zs_methods = {r["method"] for r in board["zeroshot"]}
     assert {"etp", "random_init"} <= zs_methods
 
+    # label fractions, CIs, paired tests and figures come out of the same run
+    results = tmp_path / "results"
+    subsets = (results / "subsets" / "synth_cpsc.csv").read_text()
+    assert "0.01,0," in subsets and "0.1,0," in subsets and "1.0,0," in subsets
+    lin = json.loads((results / "metrics" / "linear" / "cpc" / "seed0" / "synth_cpsc.json").read_text())["metrics"]
+    assert set(lin["fractions"]) == {"0.01", "0.1", "1"}
+    assert lin["fractions"]["0.01"]["draws"][0]["n_train"] < lin["fractions"]["1"]["draws"][0]["n_train"]
+    stats = json.loads((results / "stats" / "synth_cpsc.json").read_text())
+    cell = stats["linear"]["1"]["auc"]["methods"]["cpc"]
+    assert cell["value"] == pytest.approx(lin["auc"]) and cell["ci"]["lo"] <= cell["value"] <= cell["ci"]["hi"]
+    assert "vs_random_init" in cell and "p" in cell["vs_random_init"]
+    assert set(stats["zeroshot"]["average"]["auc"]["methods"]) == {"etp", "random_init"}
+    for png in ("linear_auc", "label_efficiency", "zeroshot_synth_cpsc", "zeroshot_synth_ptbxl_super"):
+        assert (results / "plots" / f"{png}.png").stat().st_size > 10_000
+        assert f"(plots/{png}.png)" in md
+    assert "## Table 1b: label efficiency" in md and " [" in md  # CIs in the tables
+
     metric = json.loads((tmp_path / "results" / "metrics" / "linear" / "etp" / "seed0" / "synth_cpsc.json").read_text())
     for key in ("method", "seed", "task", "preset", "split_sizes"):
         assert key in metric
     for key in ("text_model", "config_hash", "commit", "pretrain_device", "eval_wall_seconds"):
         assert key in metric["provenance"]
+
+    # Snakemake's HTML report bundles the board and the figures
+    report = subprocess.run(cmd + ["--report", str(tmp_path / "report.html")], capture_output=True, text=True,
+                            timeout=600)
+    assert report.returncode == 0, report.stderr[-2000:]
+    assert (tmp_path / "report.html").stat().st_size > 100_000
 
     # a second run finds everything up to date
     again = subprocess.run(cmd + ["-n"], capture_output=True, text=True, timeout=600)

@@ -12,6 +12,7 @@ REPO = Path(workflow.basedir).parent
 sys.path.insert(0, str(REPO))
 
 from benchmark import data as bdata, leaderboard, paths, provenance  # noqa: E402
+from benchmark.evaluate import plots  # noqa: E402
 from benchmark.config import check_references, check_removed_keys, config_hash  # noqa: E402
 from benchmark.errors import BenchmarkError  # noqa: E402
 from benchmark.io import write_json  # noqa: E402
@@ -36,10 +37,18 @@ if not RESOLVED.exists() or json.loads(RESOLVED.read_text()) != config:
 SEEDS = config["seeds"]
 EVAL = config["evaluation"]
 ZERO_SHOT = [m for m, s in METHODS.items() if s.cls.zero_shot]
+if config["evaluation"]["zeroshot_tasks"] and not ZERO_SHOT:
+    raise WorkflowError("cannot build the workflow: evaluation.zeroshot_tasks names tasks, but none of the selected "
+                        "methods has an ECG-text space; set `evaluation.zeroshot_tasks: []` or select one (etp, "
+                        "random_init)")
 LEADERBOARD = paths.leaderboard(config)
 LOGS = paths.results(config) / "logs"
 PY = f'"{sys.executable}" -m benchmark'
-PRETRAIN_THREADS = min(config["pretrain"]["threads"] or workflow.cores, workflow.cores)
+try:
+    CORES = workflow.cores
+except WorkflowError:  # --report, --lint, --dag: no --cores given, no job runs
+    CORES = 1
+PRETRAIN_THREADS = min(config["pretrain"]["threads"] or CORES, CORES)
 
 # Which code a step runs (benchmark/provenance.py). Every step takes the shared code's fingerprint as a
 # parameter and every method step its folder's too, so an edit re-runs exactly the steps that depend on it and

@@ -53,7 +53,7 @@ rule embed_reports:
     params:
         h=config_hash(config["pretrain"]["text_model"]),
         code=CODE,
-    threads: workflow.cores
+    threads: CORES
     log:
         LOGS / "embed_reports.log",
     shell:

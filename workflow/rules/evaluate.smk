@@ -3,54 +3,111 @@ def task_inputs(w):
             paths.pretrain_dir(config, w.method, int(w.seed)) / "train_log.json"]
 
 
-rule features:
-    """Frozen-encoder features of every record of a task, extracted once per (method, seed, task)."""
+BOOT = EVAL["bootstrap"]
+FRACTIONS = {k: EVAL[k] for k in ("label_fractions", "fraction_draws", "subset_seed")}
+
+
+def records_of(task: str) -> dict:
+    """The parts of a task that decide its records and labels (not its title or prompt phrases)."""
+    return {k: config["tasks"][task].get(k) for k in ("dataset", "label_set", "classes", "selection")}
+
+
+rule subsets:
+    """The label-fraction subsets of a task's train split (record ids), drawn once, shared by every method."""
     input:
-        task_inputs,
+        lambda w: paths.dataset_dir(config, config["tasks"][w.task]["dataset"]) / "meta.json",
     output:
-        paths.results(config) / "features" / "{method}" / "seed{seed}" / "{task}.npz",
+        paths.subsets(config, "{task}"),
     params:
-        h=lambda w: config_hash(config["tasks"][w.task]),
+        h=lambda w: config_hash({"task": records_of(w.task), "fractions": FRACTIONS}),
+        code=CODE,
+    log:
+        LOGS / "subsets" / "{task}.log",
+    shell:
+        "{PY} subsets --config {RESOLVED} --task {wildcards.task} --out {output} 2>&1 | tee {log}"
+
+
+rule features:
+    """Frozen-encoder features of every record of a dataset, extracted once per (method, seed, dataset); every
+    task on the dataset and every label fraction reuses them."""
+    input:
+        lambda w: paths.dataset_dir(config, w.dataset) / "meta.json",
+        lambda w: paths.pretrain_dir(config, w.method, int(w.seed)) / "train_log.json",
+    output:
+        paths.features(config, "{method}", "{seed}", "{dataset}"),
+    params:
+        h=lambda w: config_hash(config["datasets"][w.dataset]),
         code=CODE,
         method_code=lambda w: METHOD_CODE[w.method],
     log:
-        LOGS / "features" / "{method}_seed{seed}_{task}.log",
+        LOGS / "features" / "{method}_seed{seed}_{dataset}.log",
     shell:
         "{PY} features --config {RESOLVED} --method {wildcards.method} --seed {wildcards.seed} "
-        "--task {wildcards.task} --threads {threads} --out {output} 2>&1 | tee {log}"
+        "--dataset {wildcards.dataset} --threads {threads} --out {output} 2>&1 | tee {log}"
 
 
 rule linear:
+    """Linear probe at every label fraction (C selected on val); keeps the test scores for `compare`."""
     input:
         task_inputs,
-        features=rules.features.output,
+        features=lambda w: paths.features(config, w.method, int(w.seed), config["tasks"][w.task]["dataset"]),
+        subsets=rules.subsets.output,
     output:
-        paths.results(config) / "metrics" / "linear" / "{method}" / "seed{seed}" / "{task}.json",
+        metrics=paths.metrics(config, "linear", "{method}", "{seed}", "{task}"),
+        predictions=paths.predictions(config, "linear", "{method}", "{seed}", "{task}"),
     params:
-        h=lambda w: config_hash({"task": config["tasks"][w.task], "eval": EVAL["c_grid"]}),
+        h=lambda w: config_hash({"task": records_of(w.task), "c": EVAL["c_grid"]}),
         code=CODE,
         method_code=lambda w: METHOD_CODE[w.method],
     log:
         LOGS / "linear" / "{method}_seed{seed}_{task}.log",
     shell:
         "{PY} linear --config {RESOLVED} --method {wildcards.method} --seed {wildcards.seed} --task {wildcards.task} "
-        "--threads {threads} --features {input.features} --out {output} 2>&1 | tee {log}"
+        "--threads {threads} --features {input.features} --subsets {input.subsets} --out {output.metrics} "
+        "--predictions {output.predictions} 2>&1 | tee {log}"
 
 
 rule zeroshot:
+    """Zero-shot classification of the test split; keeps the test scores for `compare`."""
     input:
         task_inputs,
     output:
-        paths.results(config) / "metrics" / "zeroshot" / "{method}" / "seed{seed}" / "{task}.json",
+        metrics=paths.metrics(config, "zeroshot", "{method}", "{seed}", "{task}"),
+        predictions=paths.predictions(config, "zeroshot", "{method}", "{seed}", "{task}"),
     params:
-        h=lambda w: config_hash({"task": config["tasks"][w.task], "prompt": EVAL["prompt"]}),
+        h=lambda w: config_hash({"task": records_of(w.task), "names": config["tasks"][w.task]["prompt_names"],
+                                 "prompt": EVAL["prompt"]}),
         code=CODE,
         method_code=lambda w: METHOD_CODE[w.method],
     log:
         LOGS / "zeroshot" / "{method}_seed{seed}_{task}.log",
     shell:
         "{PY} zeroshot --config {RESOLVED} --method {wildcards.method} --seed {wildcards.seed} "
-        "--task {wildcards.task} --threads {threads} --out {output} 2>&1 | tee {log}"
+        "--task {wildcards.task} --threads {threads} --out {output.metrics} --predictions {output.predictions} "
+        "2>&1 | tee {log}"
+
+
+def task_predictions(w):
+    """The test scores of every method and seed on a task (what its paired comparisons resample)."""
+    return [paths.predictions(config, kind, m, s, t) for kind, m, t, s in
+            sorted(leaderboard.expected(config, list(METHODS), ZERO_SHOT)) if t == w.task]
+
+
+rule compare:
+    """Bootstrap CIs and paired tests (against random init and the best row) for one task, from the saved
+    test scores of every method and seed."""
+    input:
+        task_predictions,
+    output:
+        paths.stats(config, "{task}"),
+    params:
+        h=lambda w: config_hash({"task": records_of(w.task), "boot": BOOT, "seeds": SEEDS,
+                                 "fractions": FRACTIONS, "methods": list(METHODS)}),
+        code=CODE,
+    log:
+        LOGS / "compare" / "{task}.log",
+    shell:
+        "{PY} compare --config {RESOLVED} --task {wildcards.task} --out {output} 2>&1 | tee {log}"
 
 
 def all_metrics(w):
@@ -59,14 +116,37 @@ def all_metrics(w):
             sorted(leaderboard.expected(config, list(METHODS), ZERO_SHOT))]
 
 
+EVAL_TASKS = sorted(set(EVAL["linear_tasks"]) | set(EVAL["zeroshot_tasks"]))
+PLOTS = plots.files(config)
+
+
+rule plots:
+    """The figures beside the board: label-efficiency curves, zero-shot per-class AUC, Table 1 as dots, all
+    with their CIs."""
+    input:
+        all_metrics,
+        expand(rules.compare.output[0], task=EVAL_TASKS),
+    output:
+        [report(p, category="Figures", caption="../report/figure.rst") for p in PLOTS.values()],
+    params:
+        code=CODE,
+        rendering=provenance.rendering_fingerprint(),
+    log:
+        LOGS / "plots.log",
+    shell:
+        "{PY} plots --config {RESOLVED} 2>&1 | tee {log}"
+
+
 rule leaderboard:
     """Tables 1-3 (Markdown) and a machine-readable JSON copy, in the preset's results folder. The top-level
     leaderboard.md is never a target here (a committed target would make a fresh clone's DAG a no-op); it is
     published from a finished run by `python -m benchmark publish`."""
     input:
         all_metrics,
+        expand(rules.compare.output[0], task=EVAL_TASKS),
+        rules.plots.output,
     output:
-        md=LEADERBOARD,
+        md=report(LEADERBOARD, category="Leaderboard", caption="../report/leaderboard.rst"),
         json=LEADERBOARD.with_suffix(".json"),
     params:
         methods=",".join(METHODS),
