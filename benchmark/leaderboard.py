@@ -337,6 +337,8 @@ def _header(config: dict, runs: list[dict], demo: bool, methods: list[str], titl
     commits = ", ".join(code["commits"]) or "(no results)"
     if len(code["commits"]) > 1 and not machine["stale"]:
         commits += " (the code was identical: every result carries the same code fingerprint)"
+    repaired = [f"{t} {kind} {st[kind]['resamples_repaired']}" for t, st in machine.get("stats", {}).items()
+                for kind in ("linear", "zeroshot") if st.get(kind, {}).get("resamples_repaired")]
     lines += [f"- Preset: {config.get('description', config['preset'])}",
               f"- Code: commit {commits}; code fingerprint {code['fingerprint']} (benchmark/provenance.py)",
               f"- Command: `{machine['command']}`; generated "
@@ -358,7 +360,9 @@ def _header(config: dict, runs: list[dict], demo: bool, methods: list[str], titl
               "embeddings, argmax prediction. Nothing is chosen on test (docs/evaluation.md)",
               f"- {100 * boot['level']:g}% CIs: percentile bootstrap over test records, {boot['resamples']} resamples "
               "shared by every method (paired comparisons), each keeping every evaluable class; with several seeds, "
-              "the seeds are resampled too (docs/evaluation.md)"]
+              "the seeds are resampled too (docs/evaluation.md)"
+              + (f". Test splits too small to keep every class by rejection; resamples repaired instead (task, "
+                 f"protocol, count of {boot['resamples']}): {'; '.join(repaired)}" if repaired else "")]
     return "\n".join(lines)
 
 

@@ -83,6 +83,17 @@ def test_resamples_keep_every_evaluable_class():
     perfect = y1h.astype(float)
     f1, auc = M.macro_f1(y, perfect.argmax(1), 3, W), M.macro_auc(y, perfect, W)
     assert (interval(f1)["lo"], interval(auc)["lo"]) == (1.0, 1.0)
+    # twelve classes with a single positive among 40 records: rejection keeps too few (0.64^12), so the
+    # remaining resamples are repaired (a duplicate swapped for a missing positive); all keep every class
+    from benchmark.evaluate.stats import bootstrap_resamples
+
+    rare = np.zeros((40, 13), dtype=int)
+    rare[np.arange(12), np.arange(12)] = 1
+    rare[12:, 12] = 1
+    W, repaired = bootstrap_resamples(40, 300, 0, rare)
+    assert 0 < repaired <= 300 and W.shape == (300, 40) and (W.sum(1) == 40).all()
+    assert ((W @ rare) > 0).all() and ((W @ (1 - rare)) > 0).all()
+    assert np.array_equal(W, bootstrap_resamples(40, 300, 0, rare)[0])  # still reproducible
     # a class absent from the test records is not averaged (the same classes for AUC, F1 and ACC)
     absent = np.array([0, 1] * 20)
     assert M.macro_f1(absent, absent, 3)[0] == 1.0 and M.macro_auc(absent, M.onehot(absent, 3).astype(float))[0] == 1.0

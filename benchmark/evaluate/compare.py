@@ -14,7 +14,7 @@ from benchmark import paths
 from benchmark.errors import BenchmarkError
 from benchmark.evaluate import metrics as M
 from benchmark.evaluate.linear import headline
-from benchmark.evaluate.stats import bootstrap_weights, interval, paired, seed_draws, seed_mean, task_seed
+from benchmark.evaluate.stats import bootstrap_resamples, interval, paired, seed_draws, seed_mean, task_seed
 from benchmark.evaluate.zeroshot import KEYS, per_class
 
 BASELINE = "random_init"
@@ -26,9 +26,10 @@ def method_order(methods) -> list[str]:
     return sorted(methods, key=lambda m: (PAPER_ORDER.index(m) if m in PAPER_ORDER else len(PAPER_ORDER), m))
 
 
-def resamples(config: dict, task: str, y1h: np.ndarray) -> np.ndarray:
+def resamples(config: dict, task: str, y1h: np.ndarray) -> tuple[np.ndarray, int]:
+    """The task's shared bootstrap resamples (and how many had to be repaired: benchmark.evaluate.stats)."""
     b = config["evaluation"]["bootstrap"]
-    return bootstrap_weights(len(y1h), b["resamples"], task_seed(b["seed"], task), y1h)
+    return bootstrap_resamples(len(y1h), b["resamples"], task_seed(b["seed"], task), y1h)
 
 
 def load_predictions(config: dict, kind: str, task: str, methods: list[str]) -> tuple[np.ndarray, dict]:
@@ -71,9 +72,9 @@ def compare_linear(config: dict, task: str, methods: list[str]) -> dict:
     y, preds = load_predictions(config, "linear", task, methods)
     multi = y.ndim == 2
     n_classes = next(iter(preds.values()))["scores_f1_d0"].shape[1]
-    W = resamples(config, task, M.onehot(y, n_classes))
+    W, repaired = resamples(config, task, M.onehot(y, n_classes))
     draws = seed_draws(len(seeds), len(W), ev["bootstrap"]["seed"])
-    out = {}
+    out = {"resamples_repaired": repaired}
     for fraction in sorted(ev["label_fractions"]):
         keys = [f"scores_f{fraction:g}_d{d}" for d in range(1 if fraction >= 1 else ev["fraction_draws"])]
         values, point = {"auc": {}, "f1": {}}, {"auc": {}, "f1": {}}
@@ -92,14 +93,15 @@ def compare_zeroshot(config: dict, task: str, methods: list[str], classes: list[
     level, seeds = ev["bootstrap"]["level"], config["seeds"]
     y, preds = load_predictions(config, "zeroshot", task, methods)
     y1h = M.onehot(y, len(classes))
-    W = resamples(config, task, y1h)
+    W, repaired = resamples(config, task, y1h)
     draws = seed_draws(len(seeds), len(W), ev["bootstrap"]["seed"])
     boot, once = {}, {}
     for m in methods:
         per_seed = [per_class(y, preds[(m, s)]["scores"], W) for s in seeds]
         boot[m] = {k: seed_mean(np.stack([p[k] for p in per_seed]), draws) for k in KEYS}          # (B, C)
         once[m] = {k: np.mean([per_class(y, preds[(m, s)]["scores"])[k] for s in seeds], axis=0) for k in KEYS}
-    out = {"average": {}, "per_class": {}, "classes_evaluated": int(M.evaluable(y1h).sum())}
+    out = {"average": {}, "per_class": {}, "classes_evaluated": int(M.evaluable(y1h).sum()),
+           "resamples_repaired": repaired}
     for k in KEYS:
         out["average"][k] = _cell({m: M.macro(boot[m][k], y1h) for m in methods},
                                   {m: float(M.macro(once[m][k], y1h)[0]) for m in methods}, level)

@@ -5,7 +5,9 @@ every method, seed, fraction and draw of the task, so differences between method
 Tibshirani, 1993, ch. 16). As in the PTB-XL benchmark's bootstrap on its test fold (Strodthoff et al. 2021,
 `get_appropriate_bootstrap_samples`), a resample is kept only if every evaluable class (one with a positive
 and a negative among the test records) still has a positive and a negative in it, so every resample averages
-over the same classes. A resample is a row of multiplicities over the test records (benchmark.evaluate.metrics).
+over the same classes (on very small test splits, where rejection would take too long, the last resamples are
+repaired instead; see bootstrap_resamples). A resample is a row of multiplicities over the test records
+(benchmark.evaluate.metrics).
 
 - CI: the percentile interval of the resampled metric (95 %: the 2.5th and 97.5th percentiles).
 - Seeds: with several pre-training seeds, each resample also draws the seeds with replacement and averages the
@@ -25,7 +27,7 @@ import numpy as np
 from benchmark.errors import BenchmarkError
 from benchmark.evaluate.metrics import evaluable
 
-MAX_ROUNDS = 200  # resample batches tried before giving up on keeping every class in every resample
+MAX_ROUNDS = 50  # batches of resamples drawn by rejection before the rest are repaired
 
 
 def task_seed(seed: int, task: str) -> int:
@@ -33,25 +35,53 @@ def task_seed(seed: int, task: str) -> int:
     return int(seed) * 1_000_003 + zlib.crc32(task.encode())
 
 
-def bootstrap_weights(n: int, resamples: int, seed: int, y1h: np.ndarray | None = None) -> np.ndarray:
-    """(resamples, n) multiplicities of n records drawn with replacement, reproducible from the seed. Given the
-    0/1 labels y1h (n, C), only resamples that keep a positive and a negative of every evaluable class."""
+def bootstrap_resamples(n: int, resamples: int, seed: int, y1h: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    """((resamples, n) multiplicities of n records drawn with replacement, number repaired), reproducible from
+    the seed. Given the 0/1 labels y1h (n, C), only resamples that keep a positive and a negative of every
+    evaluable class: drawn by rejection (MAX_ROUNDS batches at most); if a class is so rare that too few
+    resamples keep it (a test split of a hundred records), the remaining resamples are repaired instead: a
+    record drawn twice is swapped for a record of the missing kind (counted, and reported by the caller)."""
     rng = np.random.default_rng(seed)
-    cols = None if y1h is None else y1h[:, evaluable(y1h)].astype(float)
+    need = None if y1h is None else y1h[:, evaluable(y1h)].astype(float)
+
+    def draw(k: int) -> np.ndarray:
+        idx = rng.integers(0, n, size=(k, n))
+        flat = (np.arange(k)[:, None] * n + idx).ravel()
+        return np.bincount(flat, minlength=k * n).reshape(k, n).astype(float)
+
+    def complete(W: np.ndarray) -> np.ndarray:
+        pos = W @ need
+        return ((pos > 0) & (pos < W.sum(1, keepdims=True))).all(1)
+
+    if need is None or need.shape[1] == 0:
+        return draw(resamples), 0
     kept, total = [], 0
     for _ in range(MAX_ROUNDS):
-        idx = rng.integers(0, n, size=(resamples, n))
-        flat = (np.arange(resamples)[:, None] * n + idx).ravel()
-        W = np.bincount(flat, minlength=resamples * n).reshape(resamples, n).astype(float)
-        if cols is not None and cols.shape[1]:
-            pos = W @ cols
-            W = W[((pos > 0) & (pos < n)).all(1)]
+        W = draw(resamples)
+        W = W[complete(W)]
         kept.append(W)
         total += len(W)
         if total >= resamples:
-            return np.concatenate(kept)[:resamples]
-    raise BenchmarkError(f"could not draw {resamples} bootstrap resamples keeping a positive of every class "
-                         f"({total} of {MAX_ROUNDS * resamples} kept): a class has too few test records")
+            return np.concatenate(kept)[:resamples], 0
+    rest = draw(resamples - total)
+    for row in rest:
+        for _ in range(4 * need.shape[1]):
+            pos = row @ need
+            lacking = np.flatnonzero((pos == 0) | (pos == row.sum()))
+            if not len(lacking):
+                break
+            c = lacking[0]
+            pool = np.flatnonzero(need[:, c] == (1.0 if pos[c] == 0 else 0.0))
+            row[rng.choice(np.flatnonzero(row >= 2))] -= 1   # a duplicate: no record drops out
+            row[rng.choice(pool)] += 1
+        else:
+            raise BenchmarkError("could not complete a bootstrap resample with every class; report this as a bug")
+    return np.concatenate(kept + [rest]), len(rest)
+
+
+def bootstrap_weights(n: int, resamples: int, seed: int, y1h: np.ndarray | None = None) -> np.ndarray:
+    """The multiplicities of bootstrap_resamples (see there)."""
+    return bootstrap_resamples(n, resamples, seed, y1h)[0]
 
 
 def seed_draws(n_seeds: int, resamples: int, seed: int) -> np.ndarray:
