@@ -352,7 +352,7 @@ def _header(config: dict, runs: list[dict], demo: bool, methods: list[str], titl
               f"{budget}; "
               f"text model `{pre['text_model']}` (frozen)",
               f"- Pre-training text: {text_line}; training split only",
-              *[f"- {n}: {m['summary']}" for n, m in metas.items() if m.get("summary")],
+              *[f"- {m['summary']}" for m in metas.values() if m.get("summary")],
               f"- Seeds: {config['seeds']} (mean ± sample std when more than one); methods: {', '.join(method_order(methods))}",
               f"- Hardware (pre-training): {', '.join(devices)}",
               "- Linear probe: logistic regression on standardised frozen features, C chosen by macro AUC on the whole "
