@@ -123,12 +123,13 @@ def _setup_eval(args):
     return config, paths.method_folder(args.method), task, store, data, train_info
 
 
-def _save_predictions(path, y, scores: dict) -> None:
+def _save_npz(path, **arrays) -> None:
+    """Write arrays to an .npz file atomically (np.savez on a path would append .npz to the temporary name)."""
     from benchmark.io import atomic_path
 
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
-            np.savez(f, y=y, **scores)
+            np.savez(f, **arrays)
 
 
 def cmd_subsets(args):
@@ -153,7 +154,6 @@ def cmd_features(args):
     from benchmark.data.store import load_store
     from benchmark.encoders import ResNet18_1D
     from benchmark.evaluate.encode import embed, load_weights
-    from benchmark.io import atomic_path
 
     config = _config(args)
     runtime.setup(args.threads, args.seed)
@@ -164,9 +164,7 @@ def cmd_features(args):
                  f"the {args.method} encoder")
     rows = np.arange(len(store))
     feats = embed(encoder, store.signals, rows, device, config["evaluation"]["batch_size"])
-    with atomic_path(args.out) as tmp:
-        with open(tmp, "wb") as f:
-            np.savez(f, features=feats, ecg_id=store.records["ecg_id"].to_numpy().astype(str))
+    _save_npz(args.out, features=feats, ecg_id=store.records["ecg_id"].to_numpy().astype(str))
 
 
 def cmd_linear(args):
@@ -193,7 +191,7 @@ def cmd_linear(args):
     metrics = {"auc": full["auc"], "f1": full["f1"], "classes_evaluated": full["draws"][0]["classes_evaluated"],
                "per_class_auc": full["draws"][0]["per_class_auc"], "selected_C": full["draws"][0]["selected_C"],
                "model_selection": full["draws"][0]["model_selection"], "fractions": fractions}
-    _save_predictions(args.predictions, data.y[test], {f"scores_f{f:g}_d{d}": v for (f, d), v in scores.items()})
+    _save_npz(args.predictions, y=data.y[test], **{f"scores_f{f:g}_d{d}": v for (f, d), v in scores.items()})
     write_json(args.out, {**_provenance(config, args, data, t0, train_info, folder, "CPU (scikit-learn)"),
                           "kind": "linear", "metrics": metrics})
 
@@ -231,14 +229,13 @@ def cmd_zeroshot(args):
     scores = zero_shot_scores(ecg_space, text_space)
     metrics = zero_shot_metrics(data.y[test], scores, data.classes)
     metrics["prompts"] = prompts
-    _save_predictions(args.predictions, data.y[test], {"scores": scores})
+    _save_npz(args.predictions, y=data.y[test], scores=scores)
     write_json(args.out, {**_provenance(config, args, data, t0, train_info, folder,
                                         runtime.device_name(device)),
                           "kind": "zeroshot", "metrics": metrics})
 
 
 def cmd_compare(args):
-    from benchmark import paths
     from benchmark.evaluate.compare import compare_linear, compare_zeroshot
     from benchmark.io import write_json
     from benchmark.method import selected
@@ -254,7 +251,7 @@ def cmd_compare(args):
     zero_shot = [m for m, s in specs.items() if s.cls.zero_shot]
     if args.task in ev["zeroshot_tasks"] and zero_shot:
         out["zeroshot"] = compare_zeroshot(config, args.task, zero_shot, data.classes)
-    write_json(args.out or paths.stats(config, args.task), out)
+    write_json(args.out, out)
 
 
 def cmd_leaderboard(args):
