@@ -42,9 +42,18 @@ class Method(nn.Module):
         self.encoder = encoder
         self.cfg = dict(cfg)
 
-    def training_step(self, batch: dict) -> torch.Tensor:
-        """batch["ecg"] (B, 12, T) float, batch["patient"] (B,) long, batch["text_emb"] (B, D) if needs_text."""
+    def training_step(self, batch: dict) -> torch.Tensor | dict[str, torch.Tensor]:
+        """batch["ecg"] (B, 12, T) float, batch["patient"] (B,) long, batch["text_emb"] (B, D) if needs_text.
+
+        Returns the loss to minimise, or a dict of named scalars: "loss" (what is minimised) and the terms it is
+        made of (e.g. {"loss": l_tc + 0.7 * l_cc, "temporal": l_tc, "contextual": l_cc}), which the loop
+        averages per epoch into train_log.json so one can see which term dominates."""
         raise NotImplementedError
+
+    def param_groups(self) -> list[dict]:
+        """The optimiser's parameter groups (torch's format); a group may set `fixed_lr: True` to keep the
+        configured learning rate while the schedule moves the others. Default: every parameter, one group."""
+        return [{"params": list(self.parameters())}]
 
     def on_step_end(self, step: int, total_steps: int) -> None:
         """Called after each optimiser step (e.g. a momentum-encoder update)."""

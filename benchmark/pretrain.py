@@ -13,7 +13,6 @@ load_state_dict), because the random-number-generator states must stay CPU byte 
 """
 from __future__ import annotations
 
-import math
 import os
 import pickle
 import re
@@ -32,6 +31,7 @@ from benchmark.encoders import ResNet18_1D
 from benchmark.errors import BenchmarkError, TrainingDiverged
 from benchmark.io import atomic_path, write_json
 from benchmark.method import MethodSpec
+from benchmark.optim import build_optimizer, build_schedule
 
 CHECKPOINT = "checkpoint.pt"
 
@@ -45,37 +45,22 @@ def build_method(spec: MethodSpec, text_dim: int | None, sampling_rate: int, n_s
     return spec.cls(ResNet18_1D(), cfg)
 
 
-def build_optimizer(params, opt: dict) -> torch.optim.Optimizer:
-    kw = dict(lr=opt["lr"], weight_decay=opt["weight_decay"])
-    if opt["name"] == "adam":
-        return torch.optim.Adam(params, betas=tuple(opt.get("betas", (0.9, 0.999))), **kw)
-    if opt["name"] == "adamw":
-        return torch.optim.AdamW(params, betas=tuple(opt.get("betas", (0.9, 0.999))), **kw)
-    return torch.optim.SGD(params, momentum=opt["momentum"], **kw)
-
-
-def build_schedule(optimizer, sched: dict, steps_per_epoch: int, epochs: int):
-    """Per-step multiplier: constant, or linear warm-up then cosine decay to zero. The warm-up never takes
-    more than a tenth of training, so a short (demo) run still reaches the method's peak learning rate."""
-    total = max(1, steps_per_epoch * epochs)
-    warmup = min(int(sched.get("warmup_epochs", 0) * steps_per_epoch), total // 10)
-
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        if sched["name"] == "cosine":
-            return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
-        return 1.0
-
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-
-
 def epoch_batches(n: int, batch_size: int, seed: int, epoch: int) -> list[np.ndarray]:
     """Positions 0..n-1 in a (seed, epoch)-determined order, cut into full batches (contrastive losses need
     batch-mates, so a short last batch is dropped; all records are seen across epochs)."""
     order = np.random.default_rng([seed, epoch]).permutation(n)
     bs = min(batch_size, n)
     return [np.sort(order[i:i + bs]) for i in range(0, n - bs + 1, bs)]
+
+
+def loss_and_terms(out, method: str) -> tuple[torch.Tensor, dict]:
+    """A training_step's result -> (the loss to minimise, its named terms): a tensor, or a dict with "loss"."""
+    if isinstance(out, dict):
+        if "loss" not in out:
+            raise BenchmarkError(f"methods/{method}/method.py: training_step returned a dict without the key "
+                                 f"'loss' (found {sorted(out)}); put the total to minimise under 'loss'")
+        return out["loss"], {k: v for k, v in out.items() if k != "loss"}
+    return out, {}
 
 
 def pretrain_run_hash(config: dict, spec: MethodSpec, seed: int) -> str:
@@ -166,8 +151,7 @@ def pretrain(config: dict, spec: MethodSpec, seed: int, out_dir: str | Path, thr
     n_samples = int(store.signals.shape[-1])
     method = build_method(spec, text.shape[1] if text is not None else None, store.meta["sampling_rate"], n_samples,
                           epochs, steps_per_epoch).to(device)
-    trainable = [p for p in method.parameters() if p.requires_grad]
-    optimizer = build_optimizer(trainable, spec.config["optimizer"])
+    optimizer = build_optimizer(method.param_groups(), spec.config["optimizer"])
     scheduler = build_schedule(optimizer, spec.config["schedule"], steps_per_epoch, epochs)
     run_hash = pretrain_run_hash(config, spec, seed)
     use_amp = config["amp"] and device.type == "cuda"
@@ -179,7 +163,7 @@ def pretrain(config: dict, spec: MethodSpec, seed: int, out_dir: str | Path, thr
 
     for epoch in range(start, epochs):
         method.train()
-        losses = []
+        losses, term_sums = [], {}
         bar = tqdm(epoch_batches(len(idx), batch_size, seed, epoch), desc=f"{spec.name} s{seed} epoch {epoch + 1}/{epochs}",
                    mininterval=2.0, leave=False)
         for step, pos in enumerate(bar):
@@ -189,7 +173,7 @@ def pretrain(config: dict, spec: MethodSpec, seed: int, out_dir: str | Path, thr
             if text is not None:
                 batch["text_emb"] = torch.from_numpy(np.ascontiguousarray(text[rows])).to(device)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-                loss = method.training_step(batch)
+                loss, terms = loss_and_terms(method.training_step(batch), spec.name)
             if not torch.isfinite(loss):
                 raise TrainingDiverged(
                     f"method {spec.name} (seed {seed}): loss is {loss.item()} at epoch {epoch + 1}, step {step + 1}; "
@@ -201,9 +185,13 @@ def pretrain(config: dict, spec: MethodSpec, seed: int, out_dir: str | Path, thr
             scheduler.step()
             method.on_step_end(epoch * steps_per_epoch + step, epochs * steps_per_epoch)
             losses.append(loss.item())
+            for name, value in terms.items():  # summed on the device, read once per epoch
+                term_sums[name] = term_sums.get(name, 0.0) + value.detach().float()
             bar.set_postfix(loss=f"{losses[-1]:.4f}")
         log.append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "lr": scheduler.get_last_lr()[0],
                     "seconds": round(time.time() - t0, 1)})
+        if term_sums:
+            log[-1]["terms"] = {name: float(v) / len(losses) for name, v in term_sums.items()}
         print(f"[{spec.name} seed {seed}] epoch {epoch + 1}/{epochs} loss {log[-1]['loss']:.4f}")
         save_checkpoint(ckpt_path, {"epoch": epoch + 1, "method": method.state_dict(),
                                     "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),

@@ -13,7 +13,8 @@ from torch import nn
 
 from benchmark.losses import nt_xent
 from benchmark.method import METHODS_DIR, load_method
-from benchmark.pretrain import build_method, build_optimizer
+from benchmark.optim import build_optimizer
+from benchmark.pretrain import build_method
 
 SSL = ["simclr", "byol", "simsiam", "cpc"]
 
@@ -269,7 +270,7 @@ def test_a_few_steps_lower_the_loss(name):
     # 8 records move the loss less than its augmentation noise. This checks the objective and its gradients.
     mild = [{"name": "gaussian_noise", "sigma": 0.1}, {"name": "amplitude_scale", "low": 0.8, "high": 1.2}]
     spec, m = make(name, epochs=1, steps_per_epoch=steps, **({} if name == "cpc" else {"augmentations": mild}))
-    build_optimizer([p for p in m.parameters() if p.requires_grad], spec.config["optimizer"])  # config is usable
+    build_optimizer(m.param_groups(), spec.config["optimizer"])  # config is usable
     opt = torch.optim.Adam([p for p in m.parameters() if p.requires_grad], lr=1e-3)
     x = ecg_batch()
     m.train()

@@ -19,6 +19,7 @@ class Method(benchmark.Method):
     calls = 0
     crash_at = None   # set by the test to simulate a killed run
     nan_at = None
+    returns = "tensor"   # or "terms": a dict with the total and named terms; "no_total": a dict without it
 
     def training_step(self, batch):
         type(self).calls += 1
@@ -28,6 +29,10 @@ class Method(benchmark.Method):
         loss = (self.encoder(x) - 1).pow(2).mean()
         if type(self).nan_at == type(self).calls:
             loss = loss * float("nan")
+        if type(self).returns == "terms":
+            return {"loss": loss, "half": loss / 2, "three": torch.tensor(3.0)}
+        if type(self).returns == "no_total":
+            return {"total": loss}
         return loss
 """
 
@@ -48,7 +53,7 @@ def toy(tmp_path):
     config = {"results_dir": str(tmp_path / "results"), "device": "cpu", "amp": False,
               "datasets": {"toy": {"source": "synthetic"}}, "data": {},
               "pretrain": {"dataset": "toy", "text_model": "none", "epochs": 3, "batch_size": 8}}
-    spec.cls.calls, spec.cls.crash_at, spec.cls.nan_at = 0, None, None
+    spec.cls.calls, spec.cls.crash_at, spec.cls.nan_at, spec.cls.returns = 0, None, None, "tensor"
     return config, spec, tmp_path
 
 
@@ -80,6 +85,19 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_run(toy):
     for k in a:
         assert torch.allclose(a[k], b[k], atol=1e-6), k
     assert not (tmp / "resumed" / "checkpoint.pt").exists()
+
+
+def test_named_loss_terms_are_logged_per_epoch(toy):
+    config, spec, tmp = toy
+    spec.cls.returns = "terms"
+    log = pretrain(config, spec, seed=0, out_dir=tmp / "terms", threads=1)["loss_log"]
+    assert [sorted(e["terms"]) for e in log] == [["half", "three"]] * 3
+    for e in log:  # each term is the mean over the epoch's steps, like the total
+        assert e["terms"]["half"] == pytest.approx(e["loss"] / 2, rel=1e-6) and e["terms"]["three"] == 3.0
+    spec.cls.returns = "no_total"
+    with pytest.raises(BenchmarkError, match=r"methods/toy/method.py: training_step returned a dict without the "
+                                             r"key 'loss' \(found \['total'\]\)"):
+        pretrain(config, spec, seed=0, out_dir=tmp / "no_total", threads=1)
 
 
 def test_nan_loss_stops_naming_method_and_epoch(toy):
