@@ -11,24 +11,12 @@ Section names below are the paper's (Methods: Time-Series Data Augmentation, Tem
 Contextual Contrasting).
 """
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 import benchmark
 from benchmark.augment import Compose, gaussian_noise, segment_permutation
 from benchmark.losses import info_nce, nt_xent
-
-
-def permute_all_leads(x: torch.Tensor, max_segments: int, retries: int = 10) -> torch.Tensor:
-    """Data Augmentation, "permutation": cut the time axis into 2..max_segments pieces and shuffle them, the
-    same way in all 12 leads (the reference code keeps channel 0 only). A record that came back unchanged (identity
-    order, about 1 in 5 draws) is permuted again, so every strong view is really permuted."""
-    out = segment_permutation(x, max_segments=max_segments)
-    for _ in range(retries):
-        same = (out == x).flatten(1).all(dim=1)
-        if not same.any():
-            break
-        out[same] = segment_permutation(x[same], max_segments=max_segments)
-    return out
 
 
 class TemporalContrast(nn.Module):
@@ -52,11 +40,10 @@ class TemporalContrast(nn.Module):
         return self.transformer(h)[:, 0]
 
     def loss(self, c: torch.Tensor, z_future: torch.Tensor) -> torch.Tensor:
-        """The TC loss: for each k, W_k c_t must pick its own record's z_{t+k} among the batch's (dot-product
-        scores, in-batch negatives), averaged over the k steps given.
-        c: (B, hidden); z_future: (B, k, feat_dim)."""
-        # raw dot products of 512-d features reach tens: computed in float32 even under bf16 autocast
-        with torch.autocast(c.device.type, enabled=False):
+        """The TC loss (Eq. 3): for each k, W_k c_t must pick its own record's z_{t+k} among the batch's
+        (dot-product scores, in-batch negatives), averaged over the k steps given.
+        c: (B, hidden); z_future: (B, k, feat_dim), L2-normalised along the features by the caller."""
+        with torch.autocast(c.device.type, enabled=False):  # float32 also under the loop's bf16 autocast
             c, z_future = c.float(), z_future.float()
             return torch.stack([info_nce(self.predictors[j](c), z_future[:, j])
                                 for j in range(z_future.shape[1])]).mean()
@@ -86,14 +73,21 @@ class Method(benchmark.Method):
         self.lambda_tc, self.lambda_cc = cfg["lambda_tc"], cfg["lambda_cc"]
 
     def views(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Data Augmentation: weak = jitter-and-scale; strong = permutation-and-jitter, both over all 12 leads."""
-        strong = gaussian_noise(permute_all_leads(x, self.max_segments), sigma=self.strong_jitter)
+        """Data Augmentation: weak = jitter-and-scale; strong = permutation-and-jitter, both over all 12 leads
+        (`segment_permutation` never returns a record unchanged, so every strong view is permuted)."""
+        strong = gaussian_noise(segment_permutation(x, max_segments=self.max_segments), sigma=self.strong_jitter)
         return self.weak(x), strong
+
+    def feature_sequence(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T', 512) feature map, each time step L2-normalised along the features, as the reference trainer
+        does before temporal contrasting (F.normalize(features, dim=1)): the dot-product scores are then
+        bounded, the TC loss starts near chance (log B) beside the CC loss, and inflating feature norms cannot
+        lower it."""
+        return F.normalize(self.encoder.feature_map(x).transpose(1, 2), dim=-1)
 
     def training_step(self, batch):
         weak, strong = self.views(batch["ecg"])
-        zw = self.encoder.feature_map(weak).transpose(1, 2)    # (B, T', 512)
-        zs = self.encoder.feature_map(strong).transpose(1, 2)
+        zw, zs = self.feature_sequence(weak), self.feature_sequence(strong)
         steps = zw.shape[1]
         k = min(self.timesteps, steps - 1)  # shorter inputs than the preset's (tests) predict fewer steps
         # Temporal Contrasting: one random time t per batch; the context sees z_1..z_t,
@@ -104,5 +98,4 @@ class Method(benchmark.Method):
         loss_tc = self.tc.loss(cs, zw[:, t:t + k]) + self.tc.loss(cw, zs[:, t:t + k])
         # Contextual Contrasting: the two contexts of a record are positives, the other 2N - 2 contexts negatives
         loss_cc = nt_xent(self.cc_head(cs), self.cc_head(cw), self.cc_temperature)
-        self.last_losses = {"tc": loss_tc.detach(), "cc": loss_cc.detach()}
-        return self.lambda_tc * loss_tc + self.lambda_cc * loss_cc
+        return {"loss": self.lambda_tc * loss_tc + self.lambda_cc * loss_cc, "temporal": loss_tc, "contextual": loss_cc}
