@@ -58,7 +58,7 @@ def pointwise_mlp(d_in: int, d_hidden: int, d_out: int) -> nn.Sequential:
 
 
 class Method(benchmark.Method):
-    title = "ASTCL"
+    title = "ASTCL (unofficial)"   # no public code or full text: a reimplementation from the paper's description
     paper = "Wang et al., IEEE TNNLS 2023 (unofficial)"
 
     def __init__(self, encoder, cfg):
@@ -115,6 +115,5 @@ class Method(benchmark.Method):
         loss_adv = self.adversarial(h1, h2)
         loss_st = self.spatiotemporal(f1, f2)
         loss_pd = self.patient_discrimination(h1, h2, batch["patient"])
-        self.last_losses = {"adversarial": loss_adv.detach(), "spatiotemporal": loss_st.detach(),
-                            "patient": loss_pd.detach()}
-        return self.w_adv * loss_adv + self.w_st * loss_st + self.w_pd * loss_pd
+        return {"loss": self.w_adv * loss_adv + self.w_st * loss_st + self.w_pd * loss_pd,
+                "adversarial": loss_adv, "spatiotemporal": loss_st, "patient": loss_pd}
