@@ -6,6 +6,8 @@ Table 1 compares pre-training objectives, not architectures.
 """
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch import nn
 
@@ -59,3 +61,34 @@ class ResNet18_1D(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.feature_map(x).mean(dim=-1)
+
+
+def receptive_field(encoder: nn.Module, start: int = 1024) -> int:
+    """How many consecutive input samples one time step of the encoder's temporal features depends on
+    (`encoder.feature_map`, or the module itself when it has none), measured rather than derived: a float64
+    copy whose convolutions average their inputs with positive weights and whose batch norms are the identity
+    (so no path cancels and no ReLU cuts one) is differentiated at its middle output step. The probe input
+    doubles until the field lies inside it."""
+    probe = copy.deepcopy(encoder).double().eval()
+    with torch.no_grad():
+        for m in probe.modules():
+            if isinstance(m, nn.modules.conv._ConvNd):
+                m.weight.fill_(1.0 / m.weight[0].numel())
+                if m.bias is not None:
+                    m.bias.zero_()
+            elif isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.reset_parameters()  # weight 1, bias 0, running mean 0, running var 1
+    forward = getattr(probe, "feature_map", probe)
+    in_channels = next(m for m in probe.modules() if isinstance(m, nn.modules.conv._ConvNd)).in_channels
+    n = start
+    while True:
+        x = torch.ones(1, in_channels, n, dtype=torch.float64, requires_grad=True)
+        out = forward(x)
+        out[0, :, out.shape[-1] // 2].sum().backward()
+        used = x.grad[0].abs().sum(dim=0).nonzero().flatten()
+        lo, hi = int(used.min()), int(used.max())
+        if lo > 0 and hi < n - 1:
+            return hi - lo + 1
+        if n > 2 ** 22:
+            raise ValueError(f"the receptive field of {type(encoder).__name__} exceeds {n} samples")
+        n *= 2

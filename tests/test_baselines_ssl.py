@@ -191,25 +191,64 @@ def test_simsiam_projector_output_gets_gradient_only_through_the_predictor():
 # ---------------------------------------------------------------------------------------------------------- CPC
 def test_cpc_shapes():
     spec, m = make("cpc")
-    k_max = spec.config["params"]["prediction_steps"]
-    z, c = m.latents_and_contexts(ecg_batch(3, 256))
-    assert z.shape == (3, 16, 512) and c.shape == (3, 16, spec.config["params"]["context_dim"])
+    p = spec.config["params"]
+    assert m.offsets == list(range(14, 14 + p["prediction_steps"]))   # ResNet18-1D: field 219, stride 16
+    z, c = m.latents_and_contexts(ecg_batch(3, 640))
+    assert z.shape == (3, 40, 512) and c.shape == (3, 40, p["context_dim"])
     preds = m.predictions(c)
-    assert len(preds) == k_max
-    for k, p in enumerate(preds, start=1):
-        assert p.shape == (3, 16 - k, 512)
-    short = m.predictions(m.latents_and_contexts(ecg_batch(2, 64))[1])   # L = 4: only offsets 1..3 fit
-    assert [p.shape[1] for p in short] == [3, 2, 1]
+    assert [k for k, _ in preds] == m.offsets
+    for k, pred in preds:
+        assert pred.shape == (3, 40 - k, 512)
+    short = m.predictions(m.latents_and_contexts(ecg_batch(2, 256))[1])   # L = 16: only k = 14, 15 fit
+    assert [(k, pred.shape[1]) for k, pred in short] == [(14, 2), (15, 1)]
+    with pytest.raises(ValueError, match=r"CPC predicts latents 14\.\.25 steps ahead, but the ECG gives only 4 "
+                                         r"latent steps.*at least 240 samples"):
+        m.training_step({"ecg": ecg_batch(2, 64)})
+
+
+def _input_support(x, out):
+    """Indices of the input samples that `out` (a scalar) depends on."""
+    (g,) = torch.autograd.grad(out, x, retain_graph=True)
+    used = g[0].abs().sum(dim=0).nonzero().flatten()
+    return int(used.min()), int(used.max())
+
+
+def test_cpc_targets_share_no_input_with_the_context():
+    """The context c_t (which sees z_1..z_t) and the first predicted target z_{t+k} depend on disjoint input
+    samples, and k is the first offset for which they do. Measured by differentiating the method's own
+    encoder and GRU at initialisation, not from the receptive field the method computed."""
+    _, m = make("cpc")
+    m.eval()   # in training mode batch norm's statistics over time would couple every output to every input
+    x = ecg_batch(1, 1024).requires_grad_(True)
+    z, c = m.latents_and_contexts(x)
+    t, k = 20, m.offsets[0]
+    _, context_end = _input_support(x, c[0, t].sum())
+    target_start, _ = _input_support(x, z[0, t + k].sum())
+    closer_start, _ = _input_support(x, z[0, t + k - 1].sum())
+    assert context_end < target_start            # nothing of the target's input was seen by the context
+    assert closer_start <= context_end           # one step closer would overlap: k is the first unseen offset
+
+
+def test_receptive_field_is_measured_from_the_encoder():
+    from benchmark.encoders import ResNet18_1D, receptive_field
+    assert receptive_field(nn.Sequential(nn.Conv1d(12, 4, 5, 2), nn.ReLU(), nn.Conv1d(4, 4, 3, 1))) == 5 + 2 * 2
+    # ResNet18-1D by the textbook recursion over its main path (r += (kernel - 1) * jump; jump *= stride)
+    enc = ResNet18_1D()
+    convs = [enc.stem[0]] + [conv for stage in enc.layers for block in stage for conv in (block.conv1, block.conv2)]
+    r, jump = 1, 1
+    for conv in convs:
+        r, jump = r + (conv.kernel_size[0] - 1) * jump, jump * conv.stride[0]
+    assert jump == enc.stride and receptive_field(enc) == r == 219
 
 
 def test_cpc_starts_at_chance():
     # W_k start at zero: all scores 0, so each offset's loss is log(#candidates) = log(B * min(A, L - k))
     spec, m = make("cpc")
     p = spec.config["params"]
-    b, length = 4, 16                                     # T = 256 -> 16 latent steps
-    expected = [math.log(b * min(p["anchors_per_sequence"], length - k)) for k in range(1, p["prediction_steps"] + 1)]
+    b, length = 4, 40                                     # T = 640 -> 40 latent steps
+    expected = [math.log(b * min(p["anchors_per_sequence"], length - k)) for k in m.offsets]
     with torch.no_grad():
-        loss = m.training_step({"ecg": ecg_batch(b, 256)})
+        loss = m.training_step({"ecg": ecg_batch(b, 640)})
     assert loss.item() == pytest.approx(sum(expected) / len(expected), rel=1e-6)
 
 
@@ -230,8 +269,8 @@ class _StubEncoder(nn.Module):
 def _cpc_with_codes(anchors: int):
     """CPC whose latents and contexts are one-hot codes of (record, time): z_{b,t} = c_{b,t} = 20 e_{5b+t}."""
     spec = load_method(METHODS_DIR / "cpc")
-    cfg = dict(spec.config["params"], context_dim=10, prediction_steps=2, anchors_per_sequence=anchors,
-               temperature=1.0, augmentations=[], sampling_rate=100)
+    cfg = dict(spec.config["params"], context_dim=10, prediction_steps=2, first_offset=1,
+               anchors_per_sequence=anchors, temperature=1.0, augmentations=[], sampling_rate=100)
     m = spec.cls(_StubEncoder(), cfg)
     codes = 20 * torch.eye(10).reshape(2, 5, 10)
     m.latents_and_contexts = lambda x: (codes, codes)
