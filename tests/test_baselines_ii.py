@@ -70,18 +70,27 @@ def test_clocs_patient_positive_mask_exact():
 
 def test_clocs_loss_hand_checked():
     """Two views of three records, records 0 and 2 from one patient, temperature 0.5 (logits = 2 * cosine)."""
-    _, m = make("clocs", temperature=0.5)
     a = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])
     b = torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])
     patient = torch.tensor([5, 6, 5])
-    # a -> b: rows of logits [2, 0, -2], [0, 2, 0], [2, 0, -2]; positives (0,0) (0,2) (1,1) (2,0) (2,2)
+    # a -> b: rows of logits [2, 0, -2], [0, 2, 0], [2, 0, -2]; own-view pairs (0,0) (1,1) (2,2), other
+    # same-patient pairs (0,2) (2,0)
     l0, l1 = lse(2, 0, -2), lse(0, 2, 0)
-    a_to_b = ((l0 - 2) + (l0 + 2) + (l1 - 2) + (l0 - 2) + (l0 + 2)) / 5
+    own_ab, other_ab = ((l0 - 2) + (l1 - 2) + (l0 + 2)) / 3, ((l0 + 2) + (l0 - 2)) / 2
     # b -> a: rows [2, 0, 2], [0, 2, 0], [-2, 0, -2]
     m0, m2 = lse(2, 0, 2), lse(-2, 0, -2)
-    b_to_a = ((m0 - 2) + (m0 - 2) + (l1 - 2) + (m2 + 2) + (m2 + 2)) / 5
+    own_ba, other_ba = ((m0 - 2) + (l1 - 2) + (m2 + 2)) / 3, ((m0 - 2) + (m2 + 2)) / 2
+    # the authors' weighting: own view and other records are two terms of equal weight per direction
+    _, m = make("clocs", temperature=0.5)
     got = m.contrastive_loss([a, b], patient)
-    assert got.item() == pytest.approx((a_to_b + b_to_a) / 2, rel=1e-5)
+    assert got.item() == pytest.approx(((own_ab + other_ab) / 2 + (own_ba + other_ba) / 2) / 2, rel=1e-5)
+    # without a shared patient in the batch only the own-view term is left
+    got = m.contrastive_loss([a, b], torch.tensor([5, 6, 7]))
+    assert got.item() == pytest.approx((own_ab + own_ba) / 2, rel=1e-5)
+    # per_pair: one mean over the five positive pairs of each direction
+    _, m = make("clocs", temperature=0.5, positive_weighting="per_pair")
+    a_to_b, b_to_a = (3 * own_ab + 2 * other_ab) / 5, (3 * own_ba + 2 * other_ba) / 5
+    assert m.contrastive_loss([a, b], patient).item() == pytest.approx((a_to_b + b_to_a) / 2, rel=1e-5)
     # the shared function, one direction
     assert multi_positive_info_nce(a, b, same_id_mask(patient), 0.5).item() == pytest.approx(a_to_b, rel=1e-5)
 

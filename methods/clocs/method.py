@@ -50,6 +50,10 @@ class Method(benchmark.Method):
         # CLOCS' network ends in a linear layer to an E = 128 dimensional embedding where the loss lives
         self.embed = nn.Linear(encoder.out_dim, cfg["embedding_dim"])
         self.temperature = cfg["temperature"]
+        self.weighting = cfg.get("positive_weighting", "per_term")
+        if self.weighting not in ("per_term", "per_pair"):
+            raise ValueError(f"methods/clocs/config.yaml: params.positive_weighting must be per_term or per_pair, "
+                             f"got {self.weighting!r}")
 
     def views(self, x: torch.Tensor) -> list[torch.Tensor]:
         if self.variant == "cmsc":
@@ -64,12 +68,28 @@ class Method(benchmark.Method):
         """Representations of the same patient are positives, every other pair a negative."""
         return same_id_mask(patient)
 
+    def pair_loss(self, a: torch.Tensor, b: torch.Tensor, patient: torch.Tensor) -> torch.Tensor:
+        """The patient-specific InfoNCE from view A's records to view B's.
+
+        per_term (the authors' obtain_contrastive_loss): the mean over records of the term for the record's own
+        other view, and the mean over the batch's other same-patient pairs, are two terms of equal weight (the
+        second only when the batch has such a pair), so a patient's other records keep a fixed share of the
+        loss however few they are. per_pair: one mean over every positive pair, where the own-view pairs
+        (one per record) outnumber the others (~1.16 records per PTB-XL patient) and the loss is nearly
+        instance discrimination."""
+        same = self.positive_mask(patient)
+        if self.weighting == "per_pair":
+            return multi_positive_info_nce(a, b, same, self.temperature)
+        own = torch.eye(len(patient), dtype=torch.bool, device=same.device)
+        terms = [multi_positive_info_nce(a, b, own, self.temperature)]
+        if (same & ~own).any():
+            terms.append(multi_positive_info_nce(a, b, same & ~own, self.temperature))
+        return torch.stack(terms).mean()
+
     def contrastive_loss(self, embeddings: list[torch.Tensor], patient: torch.Tensor) -> torch.Tensor:
         """The patient-specific InfoNCE averaged over all ordered pairs of views (A, B), A != B."""
-        pos = self.positive_mask(patient)
         pairs = [(a, b) for a in range(len(embeddings)) for b in range(len(embeddings)) if a != b]
-        return torch.stack([multi_positive_info_nce(embeddings[a], embeddings[b], pos, self.temperature)
-                            for a, b in pairs]).mean()
+        return torch.stack([self.pair_loss(embeddings[a], embeddings[b], patient) for a, b in pairs]).mean()
 
     def training_step(self, batch):
         views = self.views(self.augment(batch["ecg"]))
