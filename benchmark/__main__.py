@@ -94,6 +94,7 @@ def _provenance(config, args, data, t0, train_info, method_folder, eval_device: 
                            "pretrain_command": train_info.get("command"),
                            "pretrain_device": train_info["device"], "pretrain_epochs": train_info["epochs"],
                            "pretrain_steps": train_info.get("steps"), "pretrain_batch_size": train_info["batch_size"],
+                           "pretrain_settings": train_info.get("settings") or {},
                            "pretrain_records": train_info["n_train_records"],
                            "pretrain_wall_seconds": train_info["wall_seconds"],
                            "eval_device": eval_device, "eval_wall_seconds": round(time.time() - t0, 2)}}

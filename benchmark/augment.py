@@ -128,6 +128,33 @@ AUGMENTATIONS = {f.__name__: f for f in (gaussian_noise, amplitude_scale, baseli
                                          random_resized_crop, segment_permutation, time_reverse, sign_flip)}
 
 
+# Named augmentation families, shared by the two-view baselines (SimCLR, BYOL, SimSiam): a method's config
+# says `augmentations: <name>`, or gives its own list. name -> (what it is, the list).
+FAMILIES = {
+    # ETP Sec. 2.2: its uni-modal baselines use "strong augmentation ... such as random segmentation and
+    # inversion", following TS-TCC [7]: read as TS-TCC's permutation (random segments, shuffled) and polarity
+    # inversion (methods/simclr/README.md discusses the reading)
+    "etp": ("random segmentation and inversion, the ETP paper's protocol for its Table 1 baselines (Sec. 2.2)",
+            [{"name": "segment_permutation", "max_segments": 5},
+             {"name": "sign_flip", "p": 0.5}]),
+    # ECG analogues of SimCLR Sec. 3 / Appendix A: crop-and-resize in time, then "colour" distortions (lead
+    # gains, noise, baseline wander; lead drop ~ grayscale); strengths relative to each record's std
+    "simclr": ("SimCLR-style crop-and-resize with gain, noise, baseline-wander and lead-drop distortions",
+               [{"name": "random_resized_crop", "scale": [0.5, 1.0]},
+                {"name": "amplitude_scale", "low": 0.5, "high": 1.5, "per_lead": True, "apply_p": 0.8},
+                {"name": "gaussian_noise", "sigma": 0.1, "apply_p": 0.8},
+                {"name": "baseline_wander", "amplitude": 0.2, "max_hz": 0.5, "apply_p": 0.8},
+                {"name": "lead_mask", "p": 0.25, "apply_p": 0.2}]),
+}
+
+
+def family_summary(spec: str | list | None) -> str:
+    """One line naming the augmentations a config entry stands for (recorded with the run, shown on the board)."""
+    if isinstance(spec, str):
+        return f"`{spec}` ({FAMILIES[spec][0]})" if spec in FAMILIES else f"`{spec}`"
+    return "custom list (see the method's config.yaml)" if spec else "none"
+
+
 class Compose:
     """Apply a list of augmentations in order; each entry may carry `apply_p` (probability per batch element)."""
 
@@ -135,7 +162,13 @@ class Compose:
         self.steps = steps
 
     @classmethod
-    def from_config(cls, spec: list[dict], sampling_rate: int) -> "Compose":
+    def from_config(cls, spec: str | list[dict] | None, sampling_rate: int) -> "Compose":
+        """`spec`: a list of {name: ..., <arguments>, apply_p: ...}, or the name of one of FAMILIES."""
+        if isinstance(spec, str):
+            if spec not in FAMILIES:
+                raise ConfigError(f"unknown augmentation family {spec!r} in a method config; available: "
+                                  f"{sorted(FAMILIES)}, or give a list of augmentations")
+            spec = FAMILIES[spec][1]
         steps = []
         for entry in spec or []:
             entry = dict(entry)

@@ -302,6 +302,20 @@ def _demo_summary(config: dict, results: dict, titles: dict[str, str], stats: di
             f"not on every task: {names([m for m in trained if m not in above])}.")
 
 
+def _settings_lines(runs: list[dict], titles: dict[str, str]) -> list[str]:
+    """One line per method choice recorded by the runs (Method.settings, e.g. the augmentation family), naming
+    the rows that used each value."""
+    used: dict[tuple[str, str], list[str]] = {}
+    for m in method_order({r["method"] for r in runs}):
+        seen = set()
+        for r in (r for r in runs if r["method"] == m):
+            for key, value in (r["provenance"].get("pretrain_settings") or {}).items():
+                if (key, value) not in seen:
+                    seen.add((key, value))
+                    used.setdefault((key, value), []).append(titles.get(m, m))
+    return [f"- {key.capitalize()} {value}: {', '.join(rows)}" for (key, value), rows in sorted(used.items())]
+
+
 def _header(config: dict, runs: list[dict], demo: bool, methods: list[str], titles: dict[str, str], results: dict,
             machine: dict) -> str:
     prov = [r["provenance"] for r in runs]
@@ -353,6 +367,7 @@ def _header(config: dict, runs: list[dict], demo: bool, methods: list[str], titl
               f"text model `{pre['text_model']}` (frozen)",
               f"- Pre-training text: {text_line}; training split only",
               *[f"- {m['summary']}" for m in metas.values() if m.get("summary")],
+              *_settings_lines(runs, titles),
               f"- Seeds: {config['seeds']} (mean ± sample std when more than one); methods: {', '.join(method_order(methods))}",
               f"- Hardware (pre-training): {', '.join(devices)}",
               "- Linear probe: logistic regression on standardised frozen features, C chosen by macro AUC on the whole "

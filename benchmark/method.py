@@ -50,6 +50,11 @@ class Method(nn.Module):
         averages per epoch into train_log.json so one can see which term dominates."""
         raise NotImplementedError
 
+    def settings(self) -> dict[str, str]:
+        """Choices of this run worth printing beside its row (e.g. {"augmentations": "`etp` (...)"}); they go
+        into train_log.json and the leaderboard's header. Default: none."""
+        return {}
+
     def param_groups(self) -> list[dict]:
         """The optimiser's parameter groups (torch's format); a group may set `fixed_lr: True` to keep the
         configured learning rate while the schedule moves the others. Default: every parameter, one group."""

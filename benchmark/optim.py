@@ -82,15 +82,28 @@ def trainable_groups(groups: list[dict]) -> list[dict]:
     return out
 
 
-def build_optimizer(groups: list[dict] | list[nn.Parameter], opt: dict) -> torch.optim.Optimizer:
-    """`groups`: a method's param_groups() (or a plain parameter list); `opt`: the config's `optimizer`."""
+def learning_rate(opt: dict, batch_size: int | None) -> float:
+    """The configured lr, scaled linearly to the batch size when the config gives `lr_reference_batch` (the
+    SimCLR/BYOL/SimSiam convention lr = base x batch / 256)."""
+    ref = opt.get("lr_reference_batch")
+    if ref is None:
+        return opt["lr"]
+    if batch_size is None:
+        raise ValueError("optimizer.lr_reference_batch is set, so the batch size is needed to scale the lr")
+    return opt["lr"] * batch_size / ref
+
+
+def build_optimizer(groups: list[dict] | list[nn.Parameter], opt: dict,
+                    batch_size: int | None = None) -> torch.optim.Optimizer:
+    """`groups`: a method's param_groups() (or a plain parameter list); `opt`: the config's `optimizer`;
+    `batch_size`: the preset's, for configs that scale the lr with it."""
     groups = list(groups)
     if groups and not isinstance(groups[0], dict):
         groups = [{"params": groups}]
     groups = trainable_groups(groups)
     if opt.get("exclude_bias_and_norm", False):
         groups = split_bias_and_norm(groups)
-    name, kw = opt["name"], dict(lr=opt["lr"], weight_decay=opt.get("weight_decay", 0.0))
+    name, kw = opt["name"], dict(lr=learning_rate(opt, batch_size), weight_decay=opt.get("weight_decay", 0.0))
     if name == "lars":
         return LARS(groups, momentum=opt.get("momentum", 0.9), trust_coefficient=opt.get("trust_coefficient", 1e-3),
                     **kw)

@@ -151,7 +151,7 @@ def pretrain(config: dict, spec: MethodSpec, seed: int, out_dir: str | Path, thr
     n_samples = int(store.signals.shape[-1])
     method = build_method(spec, text.shape[1] if text is not None else None, store.meta["sampling_rate"], n_samples,
                           epochs, steps_per_epoch).to(device)
-    optimizer = build_optimizer(method.param_groups(), spec.config["optimizer"])
+    optimizer = build_optimizer(method.param_groups(), spec.config["optimizer"], batch_size)
     scheduler = build_schedule(optimizer, spec.config["schedule"], steps_per_epoch, epochs)
     run_hash = pretrain_run_hash(config, spec, seed)
     use_amp = config["amp"] and device.type == "cuda"
@@ -204,6 +204,7 @@ def pretrain(config: dict, spec: MethodSpec, seed: int, out_dir: str | Path, thr
         save_file({k: v.contiguous() for k, v in method.state_dict().items()}, str(tmp))
     info = {"method": spec.name, "title": spec.title, "seed": seed, "epochs": epochs, "batch_size": batch_size,
             "steps_per_epoch": steps_per_epoch, "steps": epochs * steps_per_epoch, "n_train_records": int(len(idx)),
+            "settings": method.settings(),
             "text_model": config["pretrain"]["text_model"] if text is not None else None,
             "text_dim": int(text.shape[1]) if text is not None else None,
             "sampling_rate": store.meta["sampling_rate"], "n_samples": n_samples,

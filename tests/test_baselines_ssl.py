@@ -309,7 +309,7 @@ def test_a_few_steps_lower_the_loss(name):
     # 8 records move the loss less than its augmentation noise. This checks the objective and its gradients.
     mild = [{"name": "gaussian_noise", "sigma": 0.1}, {"name": "amplitude_scale", "low": 0.8, "high": 1.2}]
     spec, m = make(name, epochs=1, steps_per_epoch=steps, **({} if name == "cpc" else {"augmentations": mild}))
-    build_optimizer(m.param_groups(), spec.config["optimizer"])  # config is usable
+    build_optimizer(m.param_groups(), spec.config["optimizer"], batch_size=8)  # config is usable
     opt = torch.optim.Adam([p for p in m.parameters() if p.requires_grad], lr=1e-3)
     x = ecg_batch()
     m.train()
@@ -331,3 +331,69 @@ def test_a_few_steps_lower_the_loss(name):
         m.on_step_end(step, steps)
     after = loss_at(123)
     assert after < before - 0.2 * abs(before) - 0.1, (before, after)
+
+
+# ------------------------------------------------------------------------------ optimisers and augmentation families
+def test_simsiam_predictor_lr_stays_fixed_while_the_encoders_decays():
+    from benchmark.optim import build_schedule
+    spec, m = make("simsiam", epochs=2, steps_per_epoch=5)
+    opt = build_optimizer(m.param_groups(), spec.config["optimizer"], batch_size=128)
+    sched = build_schedule(opt, spec.config["schedule"], steps_per_epoch=5, epochs=2)
+    predictor = {id(p) for p in m.predictor.parameters()}
+    fixed = [g for g in opt.param_groups if g.get("fixed_lr")]
+    assert len(fixed) == 1 and {id(p) for p in fixed[0]["params"]} == predictor
+    base = 0.03 * 128 / 256                                   # the paper's lr = 0.03 x batch / 256
+    for _ in range(9):
+        opt.step()
+        sched.step()
+    rates = {bool(g.get("fixed_lr")): g["lr"] for g in opt.param_groups}
+    assert rates[True] == pytest.approx(base) and rates[False] < 0.05 * base
+
+
+def test_lars_methods_exclude_biases_and_batch_norm():
+    for name, base in (("simclr", 0.3), ("byol", 0.2)):
+        spec, m = make(name)
+        opt = build_optimizer(m.param_groups(), spec.config["optimizer"], batch_size=128)
+        assert type(opt).__name__ == "LARS"
+        adapted = [g for g in opt.param_groups if g["lars_adapt"]]
+        plain = [g for g in opt.param_groups if not g["lars_adapt"]]
+        assert all(p.ndim >= 2 for g in adapted for p in g["params"]) and all(g["weight_decay"] > 0 for g in adapted)
+        assert all(p.ndim < 2 for g in plain for p in g["params"]) and all(g["weight_decay"] == 0 for g in plain)
+        bn = m.encoder.stem[1]
+        assert any(bn.weight is p for g in plain for p in g["params"])
+        assert all(g["lr"] == pytest.approx(base * 128 / 256) for g in opt.param_groups)
+
+
+def test_projection_heads_end_as_the_authors_code():
+    _, simsiam = make("simsiam")
+    out_bn = simsiam.projector[-1]
+    assert isinstance(out_bn, nn.BatchNorm1d) and not out_bn.affine           # builder.py: affine=False
+    _, simclr = make("simclr")
+    out_bn = simclr.projector[-1]                                            # model_util.py: BN, center=False
+    assert isinstance(out_bn, nn.BatchNorm1d) and out_bn.weight.requires_grad and not out_bn.bias.requires_grad
+    assert float(out_bn.bias.abs().sum()) == 0
+
+
+@pytest.mark.parametrize("name", ["simclr", "byol", "simsiam"])
+def test_two_view_baselines_use_the_etp_protocol_and_say_so(name):
+    _, m = make(name)
+    assert m.settings()["augmentations"].startswith("`etp` (random segmentation and inversion")
+    x = ecg_batch(64, 200)
+    torch.manual_seed(0)
+    v = m.augment(x)
+    # every view is x re-ordered in time (segments shuffled), with the polarity inverted about the mean for some
+    flipped = (2 * x.mean(dim=(1, 2), keepdim=True) - v)
+    same_values = lambda a, b: torch.allclose(a.sort(dim=-1).values, b.sort(dim=-1).values, atol=1e-5)  # noqa: E731
+    kinds = [("plain" if same_values(v[i], x[i]) else "inverted" if same_values(flipped[i], x[i]) else "?")
+             for i in range(64)]
+    assert "?" not in kinds and 16 < kinds.count("inverted") < 48
+    assert not any(torch.equal(v[i], x[i]) for i in range(64))
+    _, alt = make(name, augmentations="simclr")
+    assert alt.settings()["augmentations"].startswith("`simclr`")
+
+
+def test_unknown_augmentation_family_is_named():
+    from benchmark.augment import Compose
+    from benchmark.errors import ConfigError
+    with pytest.raises(ConfigError, match=r"unknown augmentation family 'simclr2'.*available: \['etp', 'simclr'\]"):
+        Compose.from_config("simclr2", 100)

@@ -69,6 +69,17 @@ def test_tables_show_ours_and_reference_separately(tmp_path):
     json.dumps(machine)  # machine-readable copy is plain JSON
 
 
+def test_header_names_the_settings_each_row_used(tmp_path):
+    cfg = _config(tmp_path)
+    _metric(cfg, "linear", "etp", 0, "synth_ptbxl_super", {"auc": 0.7, "f1": 0.5},
+            pretrain_settings={"augmentations": "`etp` (random segmentation and inversion)"})
+    _metric(cfg, "linear", "random_init", 0, "synth_ptbxl_super", {"auc": 0.7, "f1": 0.5},
+            pretrain_settings={"augmentations": "`simclr` (crops)"})
+    md, _ = leaderboard.build(cfg, METHODS, TITLES, ZERO_SHOT)
+    assert "- Augmentations `etp` (random segmentation and inversion): ETP" in md.splitlines()
+    assert "- Augmentations `simclr` (crops): Random init" in md.splitlines()
+
+
 def test_demo_summary_says_which_methods_beat_random_init(tmp_path):
     cfg = _config(tmp_path)
     _complete_run(cfg)

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import benchmark
-from benchmark.augment import Compose
+from benchmark.augment import Compose, family_summary
 
 
 def mlp(d_in: int, hidden: int, d_out: int) -> nn.Sequential:
@@ -48,8 +48,10 @@ class Method(benchmark.Method):
 
     def __init__(self, encoder, cfg):
         super().__init__(encoder, cfg)
-        # Sec. 3.3 / Appendix B: BYOL reuses SimCLR's augmentation family; ECG analogues in config.yaml
-        self.augment = Compose.from_config(cfg["augmentations"], cfg["sampling_rate"])
+        # the augmentation family (`etp`: the ETP paper's protocol for its baselines; `simclr`: the family
+        # BYOL itself reuses from SimCLR, Appendix B, as ECG analogues), or a list; see README.md
+        self.augmentations = cfg["augmentations"]
+        self.augment = Compose.from_config(self.augmentations, cfg["sampling_rate"])
         self.projector = mlp(encoder.out_dim, cfg["hidden_dim"], cfg["proj_dim"])
         self.predictor = mlp(cfg["proj_dim"], cfg["hidden_dim"], cfg["proj_dim"])
         # Sec. 3.1: target = same architecture as the online encoder + projector, initialised to the same
@@ -57,6 +59,9 @@ class Method(benchmark.Method):
         self.target = nn.Sequential(copy.deepcopy(encoder), copy.deepcopy(self.projector))
         self.target.requires_grad_(False)
         self.tau_base = float(cfg["tau_base"])
+
+    def settings(self):
+        return {"augmentations": family_summary(self.augmentations)}
 
     def online(self, x):
         return self.predictor(self.projector(self.encoder(x)))

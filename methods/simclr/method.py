@@ -10,8 +10,16 @@ import torch
 from torch import nn
 
 import benchmark
-from benchmark.augment import Compose
+from benchmark.augment import Compose, family_summary
 from benchmark.losses import nt_xent
+
+
+def batch_norm_without_shift(d: int) -> nn.BatchNorm1d:
+    """BN with a learned scale and no learned shift: the authors' projection output layer (linear_layer with
+    use_bn=True, center=False in model_util.py). The shift stays at zero and is never trained."""
+    bn = nn.BatchNorm1d(d)
+    bn.bias.requires_grad_(False)
+    return bn
 
 
 class Method(benchmark.Method):
@@ -20,15 +28,20 @@ class Method(benchmark.Method):
 
     def __init__(self, encoder, cfg):
         super().__init__(encoder, cfg)
-        # Sec. 3: a crop composed with a "colour" distortion is what makes the task hard enough; the ECG
-        # analogues (resized time crop; gain, noise, baseline wander, lead drop) and strengths are in config.yaml
-        self.augment = Compose.from_config(cfg["augmentations"], cfg["sampling_rate"])
+        # the augmentation family (`etp`: the ETP paper's protocol; `simclr`: Sec. 3's crop + "colour"
+        # distortion, ECG analogues), or a list; see README.md
+        self.augmentations = cfg["augmentations"]
+        self.augment = Compose.from_config(self.augmentations, cfg["sampling_rate"])
         hidden = cfg.get("hidden_dim") or encoder.out_dim
         # Sec. 2.1: g(h) = W2 ReLU(W1 h), one hidden layer as wide as h, 128-d output (Sec. 4.2, Fig. 8);
-        # batch norm after W1 as in the authors' released implementation
+        # batch norm after W1 and on the output (scale only) as in the authors' released implementation
         self.projector = nn.Sequential(nn.Linear(encoder.out_dim, hidden, bias=False), nn.BatchNorm1d(hidden),
-                                       nn.ReLU(inplace=True), nn.Linear(hidden, cfg["proj_dim"]))
+                                       nn.ReLU(inplace=True), nn.Linear(hidden, cfg["proj_dim"], bias=False),
+                                       batch_norm_without_shift(cfg["proj_dim"]))
         self.temperature = float(cfg["temperature"])
+
+    def settings(self):
+        return {"augmentations": family_summary(self.augmentations)}
 
     def training_step(self, batch):
         x = batch["ecg"]

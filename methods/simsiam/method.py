@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import benchmark
-from benchmark.augment import Compose
+from benchmark.augment import Compose, family_summary
 
 
 def negative_cosine(p, z):
@@ -19,11 +19,13 @@ def negative_cosine(p, z):
 
 def projection_mlp(d_in: int, d: int, layers: int) -> nn.Sequential:
     """Sec. 3 "Baseline settings": BN on every fully-connected layer, the output one included (no ReLU there);
-    3 layers for ImageNet, 2 in the CIFAR-10 ResNet-18 setting (appendix)."""
+    3 layers for ImageNet, 2 in the CIFAR-10 ResNet-18 setting (appendix). The output BN has no learnable
+    scale or shift (`affine=False`, the authors' builder.py)."""
     mods = []
     for i in range(layers):
-        mods += [nn.Linear(d_in if i == 0 else d, d, bias=False), nn.BatchNorm1d(d)]
-        if i < layers - 1:
+        last = i == layers - 1
+        mods += [nn.Linear(d_in if i == 0 else d, d, bias=False), nn.BatchNorm1d(d, affine=not last)]
+        if not last:
             mods.append(nn.ReLU(inplace=True))
     return nn.Sequential(*mods)
 
@@ -34,14 +36,29 @@ class Method(benchmark.Method):
 
     def __init__(self, encoder, cfg):
         super().__init__(encoder, cfg)
-        # Sec. 3 "Baseline settings": the augmentations of BYOL/SimCLR; ECG analogues in config.yaml
-        self.augment = Compose.from_config(cfg["augmentations"], cfg["sampling_rate"])
+        # the augmentation family (`etp`: the ETP paper's protocol for its baselines; `simclr`: the BYOL/SimCLR
+        # family SimSiam itself uses, Sec. 3, as ECG analogues), or a list; see README.md
+        self.augmentations = cfg["augmentations"]
+        self.augment = Compose.from_config(self.augmentations, cfg["sampling_rate"])
+        self.fix_pred_lr = bool(cfg.get("fix_pred_lr", False))
         d, bottleneck = cfg["proj_dim"], cfg["pred_hidden_dim"]
         self.projector = projection_mlp(encoder.out_dim, d, cfg["proj_layers"])
         # Sec. 3 "Baseline settings": prediction MLP h, 2 layers, bottleneck (2048 -> 512 -> 2048),
         # BN + ReLU on the hidden layer only
         self.predictor = nn.Sequential(nn.Linear(d, bottleneck, bias=False), nn.BatchNorm1d(bottleneck),
                                        nn.ReLU(inplace=True), nn.Linear(bottleneck, d))
+
+    def settings(self):
+        return {"augmentations": family_summary(self.augmentations)}
+
+    def param_groups(self):
+        """Sec. 4.4 / the authors' --fix-pred-lr: the predictor keeps the base learning rate while the
+        encoder's and projector's decay along the cosine schedule."""
+        if not self.fix_pred_lr:
+            return super().param_groups()
+        predictor = {id(p) for p in self.predictor.parameters()}
+        return [{"params": [p for p in self.parameters() if id(p) not in predictor]},
+                {"params": list(self.predictor.parameters()), "fixed_lr": True}]
 
     def training_step(self, batch):
         x = batch["ecg"]
