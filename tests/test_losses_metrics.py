@@ -100,3 +100,27 @@ def test_losses_compute_in_float32_under_bf16_autocast():
         inside = clip_loss(a @ torch.eye(32), b, 0.07)  # the matmul makes a bf16 input, as a head would
     assert inside.dtype == torch.float32
     assert inside.item() == pytest.approx(exact.item(), rel=2e-2)
+
+
+def test_etp_adds_the_ecg_invariance_term_of_eq_6_on_a_hand_case():
+    from benchmark.method import METHODS_DIR, load_method
+    from benchmark.pretrain import build_method
+    spec = load_method(METHODS_DIR / "etp")
+    assert spec.config["params"]["ecg_ecg_weight"] == 0.0          # off by default: the paper's L_total
+    spec = type(spec)(spec.name, spec.folder, dict(spec.config, params=dict(spec.config["params"], ecg_ecg_weight=0.5)),
+                      spec.cls)
+    m = build_method(spec, text_dim=2, sampling_rate=100, n_samples=200)
+    e, e_aug = torch.tensor([[1.0, 0.0], [0.0, 1.0]]), torch.tensor([[0.6, 0.8], [0.0, 1.0]])
+    views = iter([e, e_aug])                      # embed_ecg(ecg), then embed_ecg(augmented ecg)
+    m.embed_ecg = lambda x: next(views)
+    m.embed_text = lambda t: t
+    text = torch.tensor([[0.8, 0.6], [0.6, 0.8]])
+    out = m.training_step({"ecg": torch.zeros(2, 12, 200), "text_emb": text})
+    s = 1 / 0.07
+    lse = lambda *v: math.log(sum(math.exp(a) for a in v))  # noqa: E731
+    clip = lse(0.8 * s, 0.6 * s) - 0.8 * s         # every row and column of e text^T / 0.07 alike
+    ecg_ecg = ((lse(0.6 * s, 0) - 0.6 * s) + (lse(0.8 * s, s) - s)) / 2   # rows of e e_aug^T / 0.07
+    assert out["clip"].item() == pytest.approx(clip, rel=1e-5)
+    assert out["ecg_ecg"].item() == pytest.approx(ecg_ecg, rel=1e-5)
+    assert out["loss"].item() == pytest.approx(clip + 0.5 * ecg_ecg, rel=1e-5)
+    assert m.settings()["ECG-ECG term"].startswith("weight 0.5, augmentations `etp`")

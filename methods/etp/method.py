@@ -10,7 +10,8 @@ import torch
 from torch import nn
 
 import benchmark
-from benchmark.losses import clip_loss
+from benchmark.augment import Compose, family_summary
+from benchmark.losses import clip_loss, info_nce
 
 
 class Method(benchmark.Method):
@@ -31,6 +32,11 @@ class Method(benchmark.Method):
             self.log_temperature = nn.Parameter(log_t)
         else:
             self.register_buffer("log_temperature", log_t)
+        # Sec. 2.2, Eq. 6-8: the optional ECG invariance term (weight 0 = off, the paper's ETP; README.md)
+        self.ecg_weight = float(cfg.get("ecg_ecg_weight", 0.0))
+        self.ecg_temperature = float(cfg.get("ecg_ecg_temperature", 0.07))
+        self.ecg_augmentations = cfg.get("ecg_ecg_augmentations", "etp")
+        self.augment = Compose.from_config(self.ecg_augmentations, cfg["sampling_rate"]) if self.ecg_weight else None
 
     def embed_ecg(self, ecg):
         return self.ecg_proj(self.encoder(ecg))
@@ -38,5 +44,17 @@ class Method(benchmark.Method):
     def embed_text(self, text_emb):
         return self.text_proj(text_emb)
 
+    def settings(self):
+        if not self.ecg_weight:
+            return {}
+        return {"ECG-ECG term": f"weight {self.ecg_weight:g}, augmentations {family_summary(self.ecg_augmentations)}"}
+
     def training_step(self, batch):
-        return clip_loss(self.embed_ecg(batch["ecg"]), self.embed_text(batch["text_emb"]), self.log_temperature.exp())
+        e = self.embed_ecg(batch["ecg"])
+        clip = clip_loss(e, self.embed_text(batch["text_emb"]), self.log_temperature.exp())
+        if not self.ecg_weight:
+            return clip
+        # Eq. 6: each ECG's projection must pick the projection of its own augmented view e' among the batch's
+        # (cosine similarities r^{e2e'} over sigma_2 = 0.07; one direction, as the equation is written)
+        ecg_ecg = info_nce(e, self.embed_ecg(self.augment(batch["ecg"])), self.ecg_temperature, normalise=True)
+        return {"loss": clip + self.ecg_weight * ecg_ecg, "clip": clip, "ecg_ecg": ecg_ecg}
