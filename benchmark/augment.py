@@ -82,9 +82,10 @@ def random_resized_crop(x: torch.Tensor, scale: tuple[float, float] = (0.5, 1.0)
 
 def segment_permutation(x: torch.Tensor, max_segments: int = 5, **_) -> torch.Tensor:
     """Split the time axis at 1..max_segments-1 random points into 2..max_segments pieces and put them in a
-    random order other than the original one, the same way in every lead (TS-TCC's strong view; the reference
-    code permutes channel 0 only, a bug for 12-lead input, and leaves about 1 record in 5 unchanged). Every
-    record comes back rearranged. Vectorised: one gather for the whole batch."""
+    random order other than the original one, the same way in every lead: TS-TCC's strong view. Every record
+    comes back rearranged. (The reference code draws 1..max_seg-1 pieces, so its max_seg = 5 is our
+    max_segments = 4; it leaves ~43 % of records unchanged, one piece or an identity order, and permutes
+    channel 0 only, a bug for 12-lead input.) Vectorised: one gather for the whole batch."""
     b, leads, t = x.shape
     if t < 2:
         raise ValueError(f"segment_permutation needs at least 2 samples, got a signal of {t}")
@@ -118,7 +119,7 @@ def time_reverse(x: torch.Tensor, p: float = 0.5, **_) -> torch.Tensor:
 
 
 def sign_flip(x: torch.Tensor, p: float = 0.5, **_) -> torch.Tensor:
-    """Invert the polarity (about each record's mean, so min-max normalised data stays in range)."""
+    """Invert the polarity about each record's mean (the mean is kept; values may leave a min-max range)."""
     flip = torch.rand(x.shape[0], 1, 1, device=x.device) < p
     mean = x.mean(dim=(1, 2), keepdim=True)
     return torch.where(flip, 2 * mean - x, x)
@@ -135,7 +136,7 @@ FAMILIES = {
     # inversion", following TS-TCC [7]: read as TS-TCC's permutation (random segments, shuffled) and polarity
     # inversion (methods/simclr/README.md discusses the reading)
     "etp": ("random segmentation and inversion, the ETP paper's protocol for its Table 1 baselines (Sec. 2.2)",
-            [{"name": "segment_permutation", "max_segments": 5},
+            [{"name": "segment_permutation", "max_segments": 4},
              {"name": "sign_flip", "p": 0.5}]),
     # ECG analogues of SimCLR Sec. 3 / Appendix A: crop-and-resize in time, then "colour" distortions (lead
     # gains, noise, baseline wander; lead drop ~ grayscale); strengths relative to each record's std

@@ -313,7 +313,7 @@ def _settings_lines(runs: list[dict], titles: dict[str, str]) -> list[str]:
                 if (key, value) not in seen:
                     seen.add((key, value))
                     used.setdefault((key, value), []).append(titles.get(m, m))
-    return [f"- {key.capitalize()} {value}: {', '.join(rows)}" for (key, value), rows in sorted(used.items())]
+    return [f"- {key[:1].upper() + key[1:]} {value}: {', '.join(rows)}" for (key, value), rows in sorted(used.items())]
 
 
 def _header(config: dict, runs: list[dict], demo: bool, methods: list[str], titles: dict[str, str], results: dict,

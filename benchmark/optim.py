@@ -19,9 +19,10 @@ class LARS(torch.optim.Optimizer):
     """Layer-wise Adaptive Rate Scaling (You, Gitman & Ginsburg 2017), as SimCLR (Chen et al. 2020, Sec. B.1)
     and BYOL (Grill et al. 2020, Sec. 3.3) use it: per parameter tensor, the gradient plus weight decay is
     rescaled by the trust ratio eta * ||w|| / ||g + wd w|| (1 when either norm is zero), then accumulated in
-    a heavy-ball momentum buffer; the step is lr times that buffer (the order of BYOL's optax LARS; SimCLR's
-    TF code multiplies the lr in before the momentum, which differs only while the lr changes). A group with
-    `lars_adapt: False` is plain SGD with momentum."""
+    a heavy-ball momentum buffer; the step is lr times that buffer (the order of BYOL's released optimizer;
+    SimCLR's TF code multiplies the lr in before the momentum, which differs whenever the lr changes, i.e.
+    during warm-up and decay). A group with `lars_adapt: False` is plain SGD with momentum. Each step moves
+    an adapted tensor by about lr * eta of its norm, whatever the gradient's scale."""
 
     def __init__(self, params, lr: float, momentum: float = 0.9, weight_decay: float = 0.0,
                  trust_coefficient: float = 1e-3):
@@ -83,14 +84,16 @@ def trainable_groups(groups: list[dict]) -> list[dict]:
 
 
 def learning_rate(opt: dict, batch_size: int | None) -> float:
-    """The configured lr, scaled linearly to the batch size when the config gives `lr_reference_batch` (the
-    SimCLR/BYOL/SimSiam convention lr = base x batch / 256)."""
+    """The configured lr, scaled to the batch size when the config gives `lr_reference_batch`: linearly
+    (`lr_scaling: linear`, the BYOL/SimSiam convention lr = base x batch / 256) or by the square root
+    (`lr_scaling: sqrt`, SimCLR Appendix B.1's rule for small batches, lr = 0.075 x sqrt(batch))."""
     ref = opt.get("lr_reference_batch")
     if ref is None:
         return opt["lr"]
     if batch_size is None:
         raise ValueError("optimizer.lr_reference_batch is set, so the batch size is needed to scale the lr")
-    return opt["lr"] * batch_size / ref
+    ratio = batch_size / ref
+    return opt["lr"] * (math.sqrt(ratio) if opt.get("lr_scaling", "linear") == "sqrt" else ratio)
 
 
 def build_optimizer(groups: list[dict] | list[nn.Parameter], opt: dict,

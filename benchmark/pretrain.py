@@ -186,12 +186,13 @@ def pretrain(config: dict, spec: MethodSpec, seed: int, out_dir: str | Path, thr
             method.on_step_end(epoch * steps_per_epoch + step, epochs * steps_per_epoch)
             losses.append(loss.item())
             for name, value in terms.items():  # summed on the device, read once per epoch
-                term_sums[name] = term_sums.get(name, 0.0) + value.detach().float()
+                total, count = term_sums.get(name, (0.0, 0))
+                term_sums[name] = (total + torch.as_tensor(value).detach().float(), count + 1)
             bar.set_postfix(loss=f"{losses[-1]:.4f}")
         log.append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "lr": scheduler.get_last_lr()[0],
                     "seconds": round(time.time() - t0, 1)})
         if term_sums:
-            log[-1]["terms"] = {name: float(v) / len(losses) for name, v in term_sums.items()}
+            log[-1]["terms"] = {name: float(total) / count for name, (total, count) in term_sums.items()}
         print(f"[{spec.name} seed {seed}] epoch {epoch + 1}/{epochs} loss {log[-1]['loss']:.4f}")
         save_checkpoint(ckpt_path, {"epoch": epoch + 1, "method": method.state_dict(),
                                     "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),

@@ -74,10 +74,10 @@ def test_header_names_the_settings_each_row_used(tmp_path):
     _metric(cfg, "linear", "etp", 0, "synth_ptbxl_super", {"auc": 0.7, "f1": 0.5},
             pretrain_settings={"augmentations": "`etp` (random segmentation and inversion)"})
     _metric(cfg, "linear", "random_init", 0, "synth_ptbxl_super", {"auc": 0.7, "f1": 0.5},
-            pretrain_settings={"augmentations": "`simclr` (crops)"})
+            pretrain_settings={"ECG-ECG term": "weight 1"})
     md, _ = leaderboard.build(cfg, METHODS, TITLES, ZERO_SHOT)
     assert "- Augmentations `etp` (random segmentation and inversion): ETP" in md.splitlines()
-    assert "- Augmentations `simclr` (crops): Random init" in md.splitlines()
+    assert "- ECG-ECG term weight 1: Random init" in md.splitlines()
 
 
 def test_demo_summary_says_which_methods_beat_random_init(tmp_path):

@@ -67,7 +67,7 @@ class Method(benchmark.Method):
         if not usable:
             raise ValueError(f"CPC predicts latents {self.offsets[0]}..{self.offsets[-1]} steps ahead, but the ECG "
                              f"gives only {length} latent steps (T/16); use records of at least "
-                             f"{16 * (self.offsets[0] + 1)} samples or set params.first_offset in "
+                             f"{16 * self.offsets[0] + 1} samples or set params.first_offset in "
                              "methods/cpc/config.yaml")
         return usable
 

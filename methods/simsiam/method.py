@@ -52,7 +52,7 @@ class Method(benchmark.Method):
         return {"augmentations": family_summary(self.augmentations)}
 
     def param_groups(self):
-        """Sec. 4.4 / the authors' --fix-pred-lr: the predictor keeps the base learning rate while the
+        """Sec. 4.2 / the authors' --fix-pred-lr: the predictor keeps the base learning rate while the
         encoder's and projector's decay along the cosine schedule."""
         if not self.fix_pred_lr:
             return super().param_groups()
