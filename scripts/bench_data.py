@@ -11,8 +11,14 @@
 Both sides are measured warm (the files are in the page cache after an untimed first pass), which is how an
 epoch after the first one reads. Timings on a shared CPU are noisy: the script reports medians.
 
+3. Peak memory (`--memory`): the peak resident set size of preparing a store, each case in its own child
+   process (os.wait4's ru_maxrss): the shared PTB-XL subset at 500 Hz, and a synthetic 20,000-record cohort
+   at 500 Hz, 10 s (4.8 GB of signals, more than a small machine's memory should have to hold). Target: under
+   2 GB for both, i.e. bounded by the chunk size, not the dataset.
+
     python scripts/bench_data.py                      # prints a Markdown table
     python scripts/bench_data.py --json results/bench_data.json
+    python scripts/bench_data.py --memory [--synthetic-records 20000]
 """
 from __future__ import annotations
 
@@ -88,14 +94,70 @@ def bench_reads(store_dir: Path, raw_root: Path, batch: int, batches: int, seed:
             "cache_ms": round(1e3 * c, 3), "wfdb_ms": round(1e3 * w, 2), "ratio": round(w / c, 1)}
 
 
+def synthetic_preset(results: Path, n_records: int, rate: int = 500, seconds: float = 10) -> dict:
+    import yaml
+
+    datasets = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())["datasets"]
+    datasets["synth_ptbxl"].update(n_records=n_records)
+    raw = {"results_dir": str(results), "data": {"sampling_rate": rate, "seconds": seconds, "normalisation": "minmax"},
+           "datasets": datasets}
+    return load_config(REPO / "config" / "demo.yaml", raw)
+
+
+def prepare_in_child(case: str, out: Path, data: Path, n_records: int) -> None:
+    """Run in the child process of `peak_rss`: prepare one case's store at `out`."""
+    if case == "ptbxl500":
+        prepare(preset(data, out.parent, 500, 500), "ptbxl", out, 1)
+    else:
+        prepare(synthetic_preset(out.parent, n_records), "synth_ptbxl", out)
+
+
+def peak_rss(case: str, out: Path, data: Path, n_records: int) -> dict:
+    """Prepare one store in a fresh child process; its peak RSS (GiB), wall time and store size."""
+    import shutil
+    import subprocess
+
+    shutil.rmtree(out, ignore_errors=True)
+    t0 = time.perf_counter()
+    child = subprocess.Popen([sys.executable, __file__, "--prepare-case", case, str(out), "--data", str(data),
+                              "--synthetic-records", str(n_records)])
+    _, status, usage = os.wait4(child.pid, 0)
+    if status:
+        raise SystemExit(f"preparing {case} failed (status {status})")
+    size = (out / "signals.npy").stat().st_size
+    return {"case": case, "records": len(load_store(out)), "store_gib": round(size / 2 ** 30, 2),
+            "peak_rss_gib": round(usage.ru_maxrss / 2 ** 20, 2), "wall_s": round(time.perf_counter() - t0, 1)}
+
+
 def main(argv=None) -> int:
+    if argv is None and len(sys.argv) > 2 and sys.argv[1] == "--prepare-case":   # the child of peak_rss
+        q = argparse.ArgumentParser()
+        q.add_argument("--prepare-case", nargs=2)
+        q.add_argument("--data", type=Path)
+        q.add_argument("--synthetic-records", type=int)
+        a = q.parse_args()
+        prepare_in_child(a.prepare_case[0], Path(a.prepare_case[1]), a.data, a.synthetic_records)
+        return 0
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--memory", action="store_true", help="measure the peak RSS of preparing stores (part 3)")
+    p.add_argument("--synthetic-records", type=int, default=20000)
+    p.add_argument("--workdir", type=Path, help="where --memory writes its stores (default: a temporary folder)")
     p.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     p.add_argument("--threads", type=int, nargs="+", default=[1, os.cpu_count() or 1])
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--batches", type=int, default=20)
     p.add_argument("--json", type=Path)
     args = p.parse_args(argv)
+    if args.memory:
+        with tempfile.TemporaryDirectory(prefix="bench_mem_", dir=args.workdir) as tmp:
+            cases = (["ptbxl500"] if (args.data / "ptbxl" / "ptbxl_database.csv").exists() else []) + ["synthetic500"]
+            rows = [peak_rss(c, Path(tmp) / c, args.data, args.synthetic_records) for c in cases]
+        print("| case | records | store GiB | peak RSS GiB | wall s |\n|---|---:|---:|---:|---:|")
+        for r in rows:
+            print(f"| {r['case']} | {r['records']} | {r['store_gib']} | {r['peak_rss_gib']} | {r['wall_s']} |")
+        if args.json:
+            args.json.write_text(json.dumps(rows, indent=2) + "\n")
+        return 0
     if not (args.data / "ptbxl" / "ptbxl_database.csv").exists():
         print(f"no PTB-XL copy under {args.data}; pass --data PATH (PhysioNet layout)", file=sys.stderr)
         return 2

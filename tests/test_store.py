@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from benchmark.data.preprocess import normalise, resample
-from benchmark.data.store import load_store, write_store
+from benchmark.data.store import StoreWriter, adopt_store, load_store, write_store
 from benchmark.errors import BenchmarkError
 
 
@@ -36,13 +36,59 @@ def test_folder_without_meta_is_not_a_finished_store(tmp_path):
 def test_nan_signals_and_unknown_splits_are_refused(tmp_path):
     x = np.zeros((4, 12, 10), np.float32)
     x[1, 3, 4] = np.nan
-    with pytest.raises(BenchmarkError, match="NaN"):
+    with pytest.raises(BenchmarkError, match=r"NaN or inf \(signal rows \[1\]\)"):
         write_store(tmp_path / "a", x, _records(4), {})
     recs = _records(4)
     recs.loc[0, "split"] = "holdout"
     with pytest.raises(BenchmarkError, match="holdout"):
         write_store(tmp_path / "b", np.zeros((4, 12, 10), np.float32), recs, {})
     assert not (tmp_path / "a" / "meta.json").exists()
+
+
+def test_an_interrupted_streamed_write_leaves_no_store_and_no_partial_file(tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        with StoreWriter(tmp_path / "ds", 4, 10) as out:
+            out.write(0, np.zeros((2, 12, 10), np.float32))
+            raise KeyboardInterrupt
+    assert sorted(p.name for p in (tmp_path / "ds").iterdir()) == []
+    with StoreWriter(tmp_path / "ds", 4, 10) as out:
+        out.write(0, np.zeros((2, 12, 10), np.float32))
+        with pytest.raises(BenchmarkError, match="2 of 4 signal rows were never written"):
+            out.finish(_records(4), {})
+    assert not (tmp_path / "ds" / "meta.json").exists()
+
+
+def test_a_built_signal_file_becomes_the_store_without_a_copy(tmp_path):
+    from numpy.lib.format import open_memmap
+
+    built = tmp_path / "ds" / ".signals-build.npy"
+    built.parent.mkdir()
+    open_memmap(built, mode="w+", dtype=np.float32, shape=(4, 12, 10))[:] = 0.5
+    inode = built.stat().st_ino
+    adopt_store(tmp_path / "ds", built, _records(4), {"sampling_rate": 100})
+    assert (tmp_path / "ds" / "signals.npy").stat().st_ino == inode and not built.exists()
+    assert float(load_store(tmp_path / "ds").signals[3, 11, 9]) == 0.5
+
+
+def test_writing_a_store_holds_a_chunk_in_memory_not_the_dataset(tmp_path):
+    """96 MB of signals in a memory map are written with a few MB of allocations (a whole-array finiteness
+    check alone would take 24 MB)."""
+    import tracemalloc
+
+    from numpy.lib.format import open_memmap
+
+    src = open_memmap(tmp_path / "src.npy", mode="w+", dtype=np.float32, shape=(4000, 12, 500))
+    src[:] = 1.0
+    src.flush()
+    src = np.load(tmp_path / "src.npy", mmap_mode="r")
+    recs = pd.DataFrame({"ecg_id": [str(i) for i in range(4000)], "patient_id": "p", "split": "train",
+                         "labels": "", "report": ""})
+    tracemalloc.start()
+    write_store(tmp_path / "ds", src, recs, {})
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 16 * 2 ** 20, f"peak {peak / 2 ** 20:.1f} MiB"
+    assert np.array_equal(load_store(tmp_path / "ds").signals[-1], src[-1])
 
 
 def test_normalisations():

@@ -105,3 +105,15 @@ def test_cpsc_like_cohort_has_every_class_and_no_reports():
     _, recs = generate_cohort("cpsc_like", 45, 2, 100, 10, "minmax")
     assert sorted(recs["labels"].unique()) == sorted(S.CPSC_CLASSES)
     assert (recs["report"] == "").all()
+
+
+def test_prepared_synthetic_store_is_the_cohort_streamed_record_by_record(tmp_path):
+    from benchmark.data import prepare
+    from benchmark.data.store import load_store
+    config = {"data": {"sampling_rate": 100, "seconds": 5, "normalisation": "minmax"},
+              "datasets": {"s": {"source": "synthetic", "kind": "ptbxl_like", "n_records": 300, "seed": 3}}}
+    prepare(config, "s", tmp_path / "s")        # 300 records: two chunks of the streamed writer
+    store = load_store(tmp_path / "s")
+    signals, records = generate_cohort("ptbxl_like", 300, 3, 100, 5, "minmax")
+    assert np.array_equal(np.asarray(store.signals), signals)
+    assert store.records[["ecg_id", "patient_id", "split", "labels", "report"]].equals(records)

@@ -240,15 +240,7 @@ def prepare_cpsc2018(config: dict, name: str, out_dir: Path, threads: int | None
     spec = pn.SignalSpec(sampling_rate=data["sampling_rate"], n_samples=int(round(data["seconds"] * data["sampling_rate"])),
                          normalisation=data["normalisation"], crop=ds.get("crop", "start"), pad=ds.get("pad", "zero"),
                          max_nonfinite=ds.get("max_nonfinite", 0.01))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    build = out_dir / ".signals-build.npy"
-    try:
-        t1 = time.time()
-        results = pn.build_signals([(headers[r], r) for r in candidates], build, spec, threads, name)
-        seconds = time.time() - t1
-        bad = [(r, res[0]) for r, res in zip(candidates, results) if res[0] is not None]
-        pn.report_problems(name, bad, policy, f"datasets.{name}.bad_records")
-        keep = np.array([res[0] is None for res in results], dtype=bool)
+    def tables(results, keep):
         records = pd.DataFrame({
             "ecg_id": candidates, "patient_id": candidates,  # CPSC2018 gives no patient ids: one per recording
             "split": [split_of[r] for r in candidates],
@@ -258,9 +250,6 @@ def prepare_cpsc2018(config: dict, name: str, out_dir: Path, threads: int | None
         })
         native = np.array([res[2] for res in results if res[0] is None], dtype=float)
         eps = 0.5 / data["sampling_rate"]
-        kept = int(keep.sum())
-        summary = pn.summary_line(name, len(split), missing, len(problems) + len(bad), kept)
-        print(summary, file=sys.stderr, flush=True)
         meta = {
             "dataset": name, "source": "cpsc2018", "title": ds.get("title", "CPSC2018"), "raw_dir": str(root),
             "reference_csv": str(reference_path) if reference_path else None,
@@ -273,17 +262,10 @@ def prepare_cpsc2018(config: dict, name: str, out_dir: Path, threads: int | None
             "split_rule": "MERL's random 70/10/20 (sklearn train_test_split, random_state 42) over MERL's record "
                           "order; shipped as benchmark/splits/cpsc2018_split.csv",
             "text_source": None,
-            "counts": {"listed": len(split), "not_on_disk": missing, "bad_skipped": len(problems) + len(bad),
-                       "kept": kept, "nonfinite_samples_fixed": int(sum(r[1] for r in results)),
-                       "cropped": int((native > data["seconds"] + eps).sum()),
+            "counts": {"cropped": int((native > data["seconds"] + eps).sum()),
                        "padded": int((native < data["seconds"] - eps).sum())},
-            "skipped_bad_records": [{"record": r, "reason": w} for r, w in problems + bad],
-            "summary": summary,
-            "preprocess_seconds": round(seconds, 2),
-            "records_per_second": round(len(candidates) / max(seconds, 1e-9), 1),
-            "prepared_hash": key,
-            "wall_seconds": round(time.time() - t0, 2),
         }
-        pn.finish(out_dir, build, keep, records, meta)
-    finally:
-        build.unlink(missing_ok=True)
+        return records, meta
+
+    pn.build_and_write(name, out_dir, [(headers[r], r) for r in candidates], spec, threads, policy, len(split),
+                       missing, problems, key, t0, tables)

@@ -22,7 +22,7 @@ import pandas as pd
 
 from benchmark.data.download import PHYSIONET  # noqa: F401  (re-exported for the workflow)
 from benchmark.data.preprocess import normalise, resample
-from benchmark.data.store import LEADS, write_store
+from benchmark.data.store import LEADS, adopt_store, write_store
 from benchmark.errors import BenchmarkError, ConfigError
 from benchmark.io import read_json, stable_hash
 
@@ -383,24 +383,49 @@ def build_signals(jobs: list[tuple[str, str]], build_path: Path, spec: SignalSpe
     return results
 
 
-def finish(out_dir: Path, build_path: Path, keep: np.ndarray, records: pd.DataFrame, meta: dict) -> None:
-    """Write the store from the build array, leaving out rows not in `keep` (chunked: never all in memory)."""
-    from numpy.lib.format import open_memmap
-
-    built = np.load(build_path, mmap_mode="r")
-    rows = np.flatnonzero(keep)
-    if len(rows) == len(built):
-        write_store(out_dir, built, records.reset_index(drop=True), meta)
-        return
-    compact_path = build_path.with_name(build_path.name + ".kept.npy")
+def build_and_write(name: str, out_dir: Path, jobs: list[tuple[str, str]], spec: "SignalSpec", threads: int | None,
+                    policy: str, listed: int, missing: int, problems: list[tuple[str, str]], key: str, t0: float,
+                    tables) -> None:
+    """The part every PhysioNet source shares once its records are chosen: preprocess `jobs` [(path without
+    extension, record id)] in worker processes straight into a memory-mapped build file, stop or skip the bad
+    ones per `policy`, and write the store (the build file becomes signals.npy; memory stays bounded by a chunk).
+    `tables(results, keep)` returns the source's records table (one row per job) and meta; the counts, timings,
+    summary and hash every source records are added here. `problems`: records already rejected before
+    preprocessing (label or header problems), counted as skipped."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    build = out_dir / ".signals-build.npy"
     try:
-        compact = open_memmap(compact_path, mode="w+", dtype=np.float32, shape=(len(rows),) + built.shape[1:])
-        for s in range(0, len(rows), 1024):
-            compact[s:s + 1024] = built[rows[s:s + 1024]]
-        compact.flush()
-        write_store(out_dir, np.load(compact_path, mmap_mode="r"), records.iloc[rows].reset_index(drop=True), meta)
+        t1 = time.time()
+        results = build_signals(jobs, build, spec, threads, name)
+        seconds = time.time() - t1
+        bad = [(rid, r[0]) for (_, rid), r in zip(jobs, results) if r[0] is not None]
+        report_problems(name, bad, policy, f"datasets.{name}.bad_records")
+        keep = np.array([r[0] is None for r in results], dtype=bool)
+        records, meta = tables(results, keep)
+        kept = int(keep.sum())
+        summary = summary_line(name, listed, missing, len(problems) + len(bad), kept)
+        print(summary, file=sys.stderr, flush=True)
+        meta["counts"] = {"listed": listed, "not_on_disk": missing, "bad_skipped": len(problems) + len(bad),
+                          "kept": kept, "nonfinite_samples_fixed": int(sum(r[1] for r in results)),
+                          **meta.get("counts", {})}
+        meta.update({"skipped_bad_records": [{"record": r, "reason": w} for r, w in problems + bad],
+                     "summary": summary, "preprocess_seconds": round(seconds, 2),
+                     "records_per_second": round(len(jobs) / max(seconds, 1e-9), 1), "prepared_hash": key,
+                     "wall_seconds": round(time.time() - t0, 2)})
+        finish(out_dir, build, keep, records, meta)
     finally:
-        compact_path.unlink(missing_ok=True)
+        build.unlink(missing_ok=True)
+
+
+def finish(out_dir: Path, build_path: Path, keep: np.ndarray, records: pd.DataFrame, meta: dict) -> None:
+    """Write the store from the build array, leaving out rows not in `keep`: the build file itself becomes
+    signals.npy when every row is kept; otherwise the kept rows are copied chunk by chunk (never all in
+    memory)."""
+    rows = np.flatnonzero(keep)
+    if len(rows) == len(keep):
+        adopt_store(out_dir, build_path, records.reset_index(drop=True), meta)
+    else:
+        write_store(out_dir, np.load(build_path, mmap_mode="r"), records.iloc[rows].reset_index(drop=True), meta, rows)
 
 
 def report_problems(dataset: str, problems: list[tuple[str, str]], policy: str, setting: str) -> None:

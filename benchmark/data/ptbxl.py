@@ -33,7 +33,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from benchmark.data import physionet as pn
@@ -189,16 +188,7 @@ def prepare_ptbxl(config: dict, name: str, out_dir: Path, threads: int | None = 
                          normalisation=data["normalisation"], crop=ds.get("crop", "start"), pad=ds.get("pad", "zero"),
                          max_nonfinite=ds.get("max_nonfinite", 0.01), expect_fs=(NATIVE_RATES[folder],),
                          expect_seconds=10.0)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    build = out_dir / ".signals-build.npy"
-    try:
-        t1 = time.time()
-        results = pn.build_signals([(paths[i], str(i)) for i in on_disk], build, spec, threads, name)
-        seconds = time.time() - t1
-        bad = [(str(i), r[0]) for i, r in zip(on_disk, results) if r[0] is not None]
-        pn.report_problems(name, bad, policy, f"datasets.{name}.bad_records")
-        keep = np.array([r[0] is None for r in results], dtype=bool)
-
+    def tables(results, keep):
         sel = db.loc[on_disk]
         if text_source == "report":
             text = sel["report"].fillna("").astype(str).str.strip()
@@ -216,9 +206,6 @@ def prepare_ptbxl(config: dict, name: str, out_dir: Path, threads: int | None = 
             "scp_codes": sel["scp_codes"].astype(str).to_numpy(),
             "filename": sel[column].astype(str).to_numpy(),
         })
-        kept = int(keep.sum())
-        summary = pn.summary_line(name, len(db), missing, len(label_problems) + len(bad), kept)
-        print(summary, file=sys.stderr, flush=True)
         meta = {
             "dataset": name, "source": "ptbxl", "title": ds.get("title", "PTB-XL"),
             "raw_dir": str(root), "signal_folder": folder, "native_rate": NATIVE_RATES[folder],
@@ -234,19 +221,12 @@ def prepare_ptbxl(config: dict, name: str, out_dir: Path, threads: int | None = 
             "split_rule": "strat_fold 1-8 train, 9 val, 10 test",
             "text_source": text_source,
             "text_description": TEXT_DESCRIPTIONS[text_source],
-            "counts": {"listed": len(db), "not_on_disk": missing, "bad_skipped": len(label_problems) + len(bad),
-                       "kept": kept, "nonfinite_samples_fixed": int(sum(r[1] for r in results)),
-                       "with_superclass": int(sum(bool(labels[i]) for i, k in zip(on_disk, keep) if k))},
-            "skipped_bad_records": [{"record": r, "reason": w} for r, w in problems + bad],
-            "summary": summary,
-            "preprocess_seconds": round(seconds, 2),
-            "records_per_second": round(len(on_disk) / max(seconds, 1e-9), 1),
-            "prepared_hash": key,
-            "wall_seconds": round(time.time() - t0, 2),
+            "counts": {"with_superclass": int(sum(bool(labels[i]) for i, k in zip(on_disk, keep) if k))},
         }
-        pn.finish(out_dir, build, keep, records, meta)
-    finally:
-        build.unlink(missing_ok=True)
+        return records, meta
+
+    pn.build_and_write(name, out_dir, [(paths[i], str(i)) for i in on_disk], spec, threads, policy, len(db), missing,
+                       problems, key, t0, tables)
 
 
 TEXT_DESCRIPTIONS = {

@@ -10,6 +10,7 @@ complete, so a folder without it is an interrupted run and is rebuilt, never rea
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,28 +48,115 @@ class ECGStore:
         return [frozenset(s for s in str(v).split(";") if s) for v in self.records[column].fillna("")]
 
 
-def write_store(root: str | Path, signals: np.ndarray, records: pd.DataFrame, meta: dict) -> None:
-    """Write a complete dataset folder; meta.json goes last and marks it finished."""
-    root = Path(root)
+CHUNK = 256  # records per chunk: the memory a streamed write holds at once (256 x 12 x 5000 float32 = 61 MB)
+
+
+def _check_records(root: Path, records: pd.DataFrame, n: int) -> None:
     missing = [c for c in RECORD_COLUMNS if c not in records.columns]
     if missing:
         raise BenchmarkError(f"records table for {root} lacks columns {missing}")
-    if signals.ndim != 3 or signals.shape[0] != len(records) or signals.shape[1] != len(LEADS):
-        raise BenchmarkError(f"signals for {root} have shape {signals.shape}; expected ({len(records)}, 12, T)")
+    if len(records) != n:
+        raise BenchmarkError(f"records table for {root} has {len(records)} rows for {n} signals")
     bad = set(records["split"]) - set(SPLITS)
     if bad:
         raise BenchmarkError(f"records table for {root} has unknown splits {sorted(bad)}")
-    if not np.isfinite(signals).all():
-        raise BenchmarkError(f"signals for {root} contain NaN or inf; clean them before writing the store")
-    (root / "meta.json").unlink(missing_ok=True)
-    with atomic_path(root / "signals.npy") as tmp:
-        with open(tmp, "wb") as f:  # np.save on a path would append .npy to the temporary name
-            np.save(f, np.ascontiguousarray(signals, dtype=np.float32))
+
+
+def _check_chunk(root: Path, chunk: np.ndarray, start: int, n_samples: int) -> None:
+    if chunk.ndim != 3 or chunk.shape[1:] != (len(LEADS), n_samples):
+        raise BenchmarkError(f"signals for {root} have shape {chunk.shape[1:]} per chunk; expected (12, {n_samples})")
+    finite = np.isfinite(chunk).all(axis=(1, 2))
+    if not finite.all():
+        rows = (start + np.flatnonzero(~finite)).tolist()
+        raise BenchmarkError(f"signals for {root} contain NaN or inf (signal rows {rows[:10]}); clean them "
+                             "before writing the store")
+
+
+class StoreWriter:
+    """A dataset folder written chunk by chunk, so memory is bounded by a chunk, not by the dataset.
+
+    Rows go straight into a memory-mapped `.signals.npy.partial` (checked for shape and finiteness as they
+    arrive); `finish` moves it into place as signals.npy, writes records.csv, then meta.json, the completion
+    marker. An exception inside the `with` block removes the partial file and leaves no meta.json.
+
+        with StoreWriter(root, n_records, n_samples) as out:
+            out.write(start, chunk)            # (k, 12, n_samples) rows start .. start + k - 1
+            out.finish(records, meta)
+    """
+
+    def __init__(self, root: str | Path, n_records: int, n_samples: int):
+        from numpy.lib.format import open_memmap
+
+        self.root, self.n, self.n_samples = Path(root), int(n_records), int(n_samples)
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / "meta.json").unlink(missing_ok=True)
+        self.partial = self.root / ".signals.npy.partial"
+        self.signals = open_memmap(self.partial, mode="w+", dtype=np.float32, shape=(self.n, len(LEADS), self.n_samples))
+        self.written = np.zeros(self.n, dtype=bool)
+
+    def __enter__(self) -> "StoreWriter":
+        return self
+
+    def __exit__(self, kind, *_) -> None:
+        self.signals = None
+        self.partial.unlink(missing_ok=True)   # after finish() it has been moved away already
+
+    def write(self, start: int, chunk: np.ndarray) -> None:
+        chunk = np.asarray(chunk)
+        _check_chunk(self.root, chunk, start, self.n_samples)
+        self.signals[start:start + len(chunk)] = chunk
+        self.written[start:start + len(chunk)] = True
+
+    def finish(self, records: pd.DataFrame, meta: dict) -> None:
+        _check_records(self.root, records, self.n)
+        if not self.written.all():
+            raise BenchmarkError(f"{self.root}: {int((~self.written).sum())} of {self.n} signal rows were never "
+                                 "written; the preparation is incomplete")
+        self.signals.flush()
+        self.signals = None
+        os.replace(self.partial, self.root / "signals.npy")
+        _finish_tables(self.root, records, meta, (self.n, len(LEADS), self.n_samples))
+
+
+def _finish_tables(root: Path, records: pd.DataFrame, meta: dict, shape: tuple) -> None:
     with atomic_path(root / "records.csv") as tmp:
         records.to_csv(tmp, index=False)
-    meta = dict(meta, n_records=int(len(records)), shape=list(signals.shape), leads=list(LEADS),
+    meta = dict(meta, n_records=int(len(records)), shape=list(shape), leads=list(LEADS),
                 split_sizes={s: int((records["split"] == s).sum()) for s in SPLITS})
     write_json(root / "meta.json", meta)
+
+
+def write_store(root: str | Path, signals: np.ndarray, records: pd.DataFrame, meta: dict,
+                rows: np.ndarray | None = None) -> None:
+    """Write a complete dataset folder from an array or a memory map (only `rows` of it, if given), chunk by
+    chunk; meta.json goes last and marks it finished."""
+    root = Path(root)
+    if signals.ndim != 3 or signals.shape[1] != len(LEADS):
+        raise BenchmarkError(f"signals for {root} have shape {signals.shape}; expected (N, 12, T)")
+    rows = np.arange(len(signals)) if rows is None else np.asarray(rows)
+    if len(rows) != len(records):
+        raise BenchmarkError(f"signals for {root} have {len(rows)} rows but the records table {len(records)}; "
+                             f"expected ({len(records)}, 12, T)")
+    _check_records(root, records, len(rows))
+    with StoreWriter(root, len(rows), signals.shape[-1]) as out:
+        for s in range(0, len(rows), CHUNK):
+            out.write(s, signals[rows[s:s + CHUNK]])
+        out.finish(records, meta)
+
+
+def adopt_store(root: str | Path, built: Path, records: pd.DataFrame, meta: dict) -> None:
+    """Make a finished (N, 12, T) .npy file, built in place by worker processes, the store's signals.npy
+    without copying it: checked chunk by chunk, then renamed; records.csv and meta.json follow."""
+    root = Path(root)
+    signals = np.load(built, mmap_mode="r")
+    _check_records(root, records, len(signals))
+    for s in range(0, len(signals), CHUNK):
+        _check_chunk(root, signals[s:s + CHUNK], s, signals.shape[-1])
+    shape = signals.shape
+    del signals
+    (root / "meta.json").unlink(missing_ok=True)
+    os.replace(built, root / "signals.npy")
+    _finish_tables(root, records, meta, shape)
 
 
 def load_store(root: str | Path) -> ECGStore:

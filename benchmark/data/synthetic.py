@@ -18,6 +18,7 @@ Everything is drawn from numpy Generators seeded from the config, so a cohort is
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -325,9 +326,10 @@ def _cpsc_findings(label: str, rng: np.random.Generator) -> Findings:
     return f
 
 
-def generate_cohort(kind: str, n_records: int, seed: int, sampling_rate: int, seconds: float,
-                    normalisation: str) -> tuple[np.ndarray, pd.DataFrame]:
-    """Return (signals (N, 12, T) float32, records table) in the preprocessed format."""
+def cohort_records(kind: str, n_records: int, seed: int, sampling_rate: int, seconds: float,
+                   normalisation: str) -> Iterator[tuple[np.ndarray, dict]]:
+    """Yield (signal (12, T) float32, records-table row) for each record of the cohort in order, one at a time
+    (a store of any size is written without holding the cohort in memory)."""
     if kind not in ("ptbxl_like", "cpsc_like"):
         raise BenchmarkError(f"unknown synthetic cohort kind {kind!r}; use 'ptbxl_like' or 'cpsc_like'")
     rng = np.random.default_rng(seed)
@@ -341,8 +343,6 @@ def generate_cohort(kind: str, n_records: int, seed: int, sampling_rate: int, se
     else:  # random 70/10/20 by patient, as MERL's CPSC2018 split
         split_of = rng.choice(["train", "val", "test"], size=n_patients, p=[0.7, 0.1, 0.2])
     n_out = int(round(seconds * sampling_rate))
-    signals = np.empty((n_records, 12, n_out), dtype=np.float32)
-    rows = []
     for i in range(n_records):
         p = patients[owner[i]]
         if kind == "ptbxl_like":
@@ -351,9 +351,18 @@ def generate_cohort(kind: str, n_records: int, seed: int, sampling_rate: int, se
             f = _cpsc_findings(CPSC_CLASSES[i % len(CPSC_CLASSES)], rng)
         rec_rng = np.random.default_rng([seed, i])
         x = synthesize_signal(f, p, seconds, rec_rng)
-        signals[i] = normalise(resample(x, GEN_FS, sampling_rate)[:, :n_out], normalisation)
+        signal = normalise(resample(x, GEN_FS, sampling_rate)[:, :n_out], normalisation).astype(np.float32)
         pr_ms = int(rec_rng.integers(240, 320)) if f.avb1 else 0
-        rows.append({"ecg_id": f"{i + 1:05d}", "patient_id": f"P{owner[i] + 1:05d}", "split": split_of[owner[i]],
-                     "labels": ";".join(f.superclasses),
-                     "report": _report(f, p, pr_ms, rec_rng) if kind == "ptbxl_like" else ""})
-    return signals, pd.DataFrame(rows)
+        yield signal, {"ecg_id": f"{i + 1:05d}", "patient_id": f"P{owner[i] + 1:05d}", "split": split_of[owner[i]],
+                       "labels": ";".join(f.superclasses),
+                       "report": _report(f, p, pr_ms, rec_rng) if kind == "ptbxl_like" else ""}
+
+
+def generate_cohort(kind: str, n_records: int, seed: int, sampling_rate: int, seconds: float,
+                    normalisation: str) -> tuple[np.ndarray, pd.DataFrame]:
+    """Return (signals (N, 12, T) float32, records table) in memory: for small cohorts (tests); the dataset
+    preparation streams `cohort_records` into the store instead."""
+    items = list(cohort_records(kind, n_records, seed, sampling_rate, seconds, normalisation))
+    n_out = int(round(seconds * sampling_rate))
+    signals = np.stack([x for x, _ in items]) if items else np.zeros((0, 12, n_out), np.float32)
+    return signals, pd.DataFrame([row for _, row in items])
