@@ -68,3 +68,42 @@ def test_fresh_clone_schedules_every_pretrain_job(clone, preset):
             assert (f"method={m}", f"seed={s}") in pretrain, f"no pretrain job for {m} seed {s} in {preset}"
     assert scheduled(out, "leaderboard") == {()}
     assert scheduled(out, "prepare_dataset"), "the data are prepared in a fresh clone"
+
+
+def resources(dry_run_output: str, rule: str) -> list[dict[str, str]]:
+    """The `resources:` line of every job of `rule` in a dry-run listing, as {name: value}."""
+    found = []
+    for block in re.split(r"^\[[^\]\n]*\d{4}\]$", dry_run_output, flags=re.M):
+        if re.search(rf"^(?:local)?rule {rule}:", block, re.M):
+            line = re.search(r"^\s+resources: (.*)$", block, re.M)
+            found.append(dict(kv.split("=", 1) for kv in line.group(1).split(", ")) if line else {})
+    return found
+
+
+def test_slurm_profile_asks_a_gpu_for_pretraining_only(clone):
+    """A broken cluster profile must fail here, not on a user's cluster: a dry run of the paper preset with
+    workflow/profiles/slurm (Snakemake's SLURM executor plugin, in the `test` and `slurm` extras)."""
+    pytest.importorskip("snakemake_executor_plugin_slurm", reason="pip install -e '.[slurm]' (CI installs it)")
+    run = subprocess.run([sys.executable, "-m", "snakemake", "--dry-run", "--workflow-profile",
+                          "workflow/profiles/slurm"], cwd=clone, capture_output=True, text=True, timeout=600)
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out[-3000:]
+    pretrain = resources(out, "pretrain")
+    assert pretrain and all(r.get("gpu") == "1" and int(r["mem_mb"]) >= 32000 and int(r["runtime"]) >= 60
+                            for r in pretrain)
+    for rule in ("prepare_dataset", "features", "linear", "zeroshot", "compare"):
+        jobs = resources(out, rule)
+        assert jobs and all("gpu" not in r and int(r["mem_mb"]) > 0 for r in jobs), rule
+    localrules = re.search(r"^localrules:\n((?:\s+\w+,?\n)+)", (clone / "workflow" / "Snakefile").read_text(), re.M)
+    assert localrules and "download_physionet" in localrules.group(1), "downloads run on the submitting host"
+
+
+def test_local_gpu_profile_runs_one_pretraining_at_a_time(clone):
+    run = subprocess.run([sys.executable, "-m", "snakemake", "--dry-run", "--workflow-profile",
+                          "workflow/profiles/local-gpu", "--configfile", "config/demo.yaml"],
+                         cwd=clone, capture_output=True, text=True, timeout=600)
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out[-3000:]
+    assert all(r.get("gpu") == "1" for r in resources(out, "pretrain"))
+    profile = yaml.safe_load((clone / "workflow/profiles/local-gpu/config.yaml").read_text())
+    assert profile["resources"] == ["gpu=1"]
