@@ -13,6 +13,7 @@ load_state_dict), because the random-number-generator states must stay CPU byte 
 """
 from __future__ import annotations
 
+import math
 import os
 import pickle
 import re
@@ -25,6 +26,7 @@ from safetensors.torch import save_file
 from tqdm import tqdm
 
 from benchmark import paths, provenance, runtime
+from benchmark.batches import BatchReader
 from benchmark.config import config_hash
 from benchmark.data.store import load_store
 from benchmark.encoders import ResNet18_1D
@@ -63,11 +65,25 @@ def loss_and_terms(out, method: str) -> tuple[torch.Tensor, dict]:
     return out, {}
 
 
+def check_finite(loss_sum: torch.Tensor, steps: int, checked: int, method: str, seed: int, epoch: int,
+                 out_dir: Path) -> float:
+    """Read the running loss sum (one host synchronisation); stop, naming the steps since the last check, if it
+    is not finite. Returns the running mean."""
+    total = float(loss_sum)
+    if not math.isfinite(total):
+        where = f"step {steps}" if steps - checked == 1 else f"steps {checked + 1}-{steps}"
+        raise TrainingDiverged(
+            f"method {method} (seed {seed}): the loss became {total} at epoch {epoch + 1}, {where}; lower "
+            f"optimizer.lr in methods/{method}/config.yaml or check the method's loss. The checkpoint of epoch "
+            f"{epoch} is kept in {out_dir}")
+    return total / steps
+
+
 def pretrain_run_hash(config: dict, spec: MethodSpec, seed: int) -> str:
     """What a checkpoint must share to be resumed: settings, data, seed and the code (a checkpoint of other
     code is not continued: the run would mix two code states under the new one's name). Threads are left out:
     they change the speed, not the run."""
-    pre = {k: v for k, v in config["pretrain"].items() if k != "threads"}
+    pre = {k: v for k, v in config["pretrain"].items() if k not in ("threads", "check_every")}
     return config_hash({"method": spec.config, "pretrain": pre, "data": config["data"],
                         "dataset": config["datasets"][config["pretrain"]["dataset"]], "seed": seed,
                         "code": provenance.code_fingerprint(), "method_code": provenance.method_fingerprint(spec.folder)})
@@ -151,6 +167,8 @@ def pretrain(config: dict, spec: MethodSpec, seed: int, out_dir: str | Path, thr
     n_samples = int(store.signals.shape[-1])
     method = build_method(spec, text.shape[1] if text is not None else None, store.meta["sampling_rate"], n_samples,
                           epochs, steps_per_epoch).to(device)
+    if config["pretrain"].get("compile") and epochs:
+        method.encoder.compile()  # in place: state_dict keys (and so checkpoints and exports) are unchanged
     optimizer = build_optimizer(method.param_groups(), spec.config["optimizer"], batch_size)
     scheduler = build_schedule(optimizer, spec.config["schedule"], steps_per_epoch, epochs)
     run_hash = pretrain_run_hash(config, spec, seed)
@@ -161,39 +179,43 @@ def pretrain(config: dict, spec: MethodSpec, seed: int, out_dir: str | Path, thr
     if start:
         print(f"[{spec.name} seed {seed}] resuming after epoch {start}/{epochs} from {ckpt_path}")
 
+    check_every = config["pretrain"].get("check_every", 50)
     for epoch in range(start, epochs):
         method.train()
-        losses, term_sums = [], {}
-        bar = tqdm(epoch_batches(len(idx), batch_size, seed, epoch), desc=f"{spec.name} s{seed} epoch {epoch + 1}/{epochs}",
-                   mininterval=2.0, leave=False)
-        for step, pos in enumerate(bar):
-            rows = idx[pos]
-            batch = {"ecg": torch.from_numpy(np.ascontiguousarray(store.signals[rows])).to(device, non_blocking=True),
-                     "patient": patients[rows].to(device)}
-            if text is not None:
-                batch["text_emb"] = torch.from_numpy(np.ascontiguousarray(text[rows])).to(device)
+        t_epoch = time.perf_counter()
+        batches = BatchReader(store.signals, idx, patients, epoch_batches(len(idx), batch_size, seed, epoch), device,
+                              text)
+        bar = tqdm(batches, desc=f"{spec.name} s{seed} epoch {epoch + 1}/{epochs}", mininterval=2.0, leave=False)
+        # losses are summed on the device and read every `check_every` steps and at the epoch's end: no host
+        # synchronisation per step (the GPU runs ahead); a non-finite loss is reported with its step range
+        loss_sum, term_sums, checked = torch.zeros((), device=device), {}, 0
+        for step, batch in enumerate(bar):
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
                 loss, terms = loss_and_terms(method.training_step(batch), spec.name)
-            if not torch.isfinite(loss):
-                raise TrainingDiverged(
-                    f"method {spec.name} (seed {seed}): loss is {loss.item()} at epoch {epoch + 1}, step {step + 1}; "
-                    f"lower optimizer.lr in methods/{spec.name}/config.yaml or check the method's loss. "
-                    f"The checkpoint of epoch {epoch} is kept in {out_dir}")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             scheduler.step()
             method.on_step_end(epoch * steps_per_epoch + step, epochs * steps_per_epoch)
-            losses.append(loss.item())
-            for name, value in terms.items():  # summed on the device, read once per epoch
+            loss_sum += loss.detach().float()
+            for name, value in terms.items():
                 total, count = term_sums.get(name, (0.0, 0))
                 term_sums[name] = (total + torch.as_tensor(value).detach().float(), count + 1)
-            bar.set_postfix(loss=f"{losses[-1]:.4f}")
-        log.append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "lr": scheduler.get_last_lr()[0],
-                    "seconds": round(time.time() - t0, 1)})
+            if (step + 1) % check_every == 0 or step + 1 == len(batches):
+                mean = check_finite(loss_sum, step + 1, checked, spec.name, seed, epoch, out_dir)
+                checked = step + 1
+                bar.set_postfix(loss=f"{mean:.4f}")
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        seconds = time.perf_counter() - t_epoch
+        log.append({"epoch": epoch + 1, "loss": float(loss_sum) / max(1, len(batches)), "lr": scheduler.get_last_lr()[0],
+                    "seconds": round(time.time() - t0, 1), "epoch_seconds": round(seconds, 3),
+                    "data_wait_seconds": round(batches.wait_seconds, 3),
+                    "samples_per_second": round(len(batches) * batch_size / max(seconds, 1e-9), 1)})
         if term_sums:
             log[-1]["terms"] = {name: float(total) / count for name, (total, count) in term_sums.items()}
-        print(f"[{spec.name} seed {seed}] epoch {epoch + 1}/{epochs} loss {log[-1]['loss']:.4f}")
+        print(f"[{spec.name} seed {seed}] epoch {epoch + 1}/{epochs} loss {log[-1]['loss']:.4f} "
+              f"({log[-1]['samples_per_second']:.0f} samples/s, data wait {100 * batches.wait_seconds / seconds:.0f}%)")
         save_checkpoint(ckpt_path, {"epoch": epoch + 1, "method": method.state_dict(),
                                     "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                                     "log": log, "run_hash": run_hash}, device)
@@ -210,6 +232,9 @@ def pretrain(config: dict, spec: MethodSpec, seed: int, out_dir: str | Path, thr
             "text_dim": int(text.shape[1]) if text is not None else None,
             "sampling_rate": store.meta["sampling_rate"], "n_samples": n_samples,
             "device": runtime.device_name(device), "amp": use_amp, "threads": torch.get_num_threads(),
+            "compiled": bool(config["pretrain"].get("compile") and epochs),
+            "peak_gpu_memory_gib": (round(torch.cuda.max_memory_allocated(device) / 2 ** 30, 2)
+                                    if device.type == "cuda" else None),
             "run_hash": run_hash, **provenance.record(spec.folder),
             "command": os.environ.get("BENCHMARK_INVOCATION"),  # set by the Snakefile: the run's snakemake command
             "wall_seconds": round(time.time() - t0, 1),

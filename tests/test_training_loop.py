@@ -103,8 +103,14 @@ def test_named_loss_terms_are_logged_per_epoch(toy):
 def test_nan_loss_stops_naming_method_and_epoch(toy):
     config, spec, tmp = toy
     spec.cls.nan_at = 3  # first step of epoch 2
-    with pytest.raises(TrainingDiverged, match=r"method toy .*epoch 2, step 1"):
+    # the loss is read every check_every steps (default 50) and at the epoch's end, not after every step:
+    # the error names the steps since the last check
+    with pytest.raises(TrainingDiverged, match=r"method toy .*loss became nan at epoch 2, steps 1-2;"):
         pretrain(config, spec, seed=0, out_dir=tmp / "nan", threads=1)
+    spec.cls.calls = 0
+    config["pretrain"]["check_every"] = 1
+    with pytest.raises(TrainingDiverged, match=r"method toy .*loss became nan at epoch 2, step 1;"):
+        pretrain(config, spec, seed=0, out_dir=tmp / "nan1", threads=1)
 
 
 def test_untrained_method_exports_its_seeded_initialisation(toy, tmp_path):
@@ -191,3 +197,26 @@ def test_a_checkpoint_of_other_code_is_not_resumed(toy):
     spec.cls.calls, spec.cls.crash_at = 0, None
     info = pretrain(config, spec, seed=0, out_dir=tmp / "edited", threads=1)
     assert spec.cls.calls == 3 * 2 and [e["epoch"] for e in info["loss_log"]] == [1, 2, 3]
+
+
+def test_batch_reader_reads_ahead_the_rows_the_loop_asks_for():
+    from benchmark.batches import BatchReader
+
+    signals = np.arange(10 * 12 * 4, dtype=np.float32).reshape(10, 12, 4)
+    rows = np.array([9, 7, 5, 3, 1])
+    text = np.arange(10 * 3, dtype=np.float32).reshape(10, 3)
+    batches = [np.array([0, 2]), np.array([1, 4])]
+    reader = BatchReader(signals, rows, torch.arange(10) * 10, batches, torch.device("cpu"), text, depth=1)
+    got = list(reader)
+    assert [b["ecg"].tolist() for b in got] == [signals[[9, 5]].tolist(), signals[[7, 1]].tolist()]
+    assert [b["patient"].tolist() for b in got] == [[90, 50], [70, 10]]
+    assert torch.equal(got[1]["text_emb"], torch.from_numpy(text[[7, 1]])) and reader.wait_seconds >= 0
+
+
+def test_a_failing_read_is_raised_in_the_training_loop():
+    from benchmark.batches import BatchReader
+
+    reader = BatchReader(np.zeros((4, 12, 2), np.float32), np.arange(4), torch.arange(4),
+                         [np.array([0, 1]), np.array([2, 9])], torch.device("cpu"))
+    with pytest.raises(IndexError):
+        list(reader)

@@ -22,7 +22,7 @@ import pandas as pd
 
 from benchmark.data.download import PHYSIONET  # noqa: F401  (re-exported for the workflow)
 from benchmark.data.preprocess import normalise, resample
-from benchmark.data.store import LEADS, adopt_store, write_store
+from benchmark.data.store import LEADS, adopt_store, create_npy, write_rows, write_store
 from benchmark.errors import BenchmarkError, ConfigError
 from benchmark.io import read_json, stable_hash
 
@@ -327,22 +327,22 @@ def process_record(path: str | Path, record: str, spec: SignalSpec) -> tuple[np.
 _WORKER: dict = {}
 
 
-def _init_worker(build_path: str, spec: SignalSpec) -> None:
-    _WORKER["signals"] = np.load(build_path, mmap_mode="r+")
+def _init_worker(build_path: str, offset: int, spec: SignalSpec) -> None:
+    _WORKER["fd"] = os.open(build_path, os.O_WRONLY)
+    _WORKER["offset"] = offset
     _WORKER["spec"] = spec
 
 
 def _work(chunk: list[tuple[int, str, str]]) -> list[tuple[int, str | None, int, float]]:
     out = []
-    sig, spec = _WORKER["signals"], _WORKER["spec"]
+    fd, offset, spec = _WORKER["fd"], _WORKER["offset"], _WORKER["spec"]
     for row, path, record in chunk:
         try:
             x, fixed, native = process_record(path, record, spec)
-            sig[row] = x
+            write_rows(fd, offset, row, x[None])   # positional write: the process never maps the whole file
             out.append((row, None, fixed, native))
         except BadRecord as e:
             out.append((row, e.reason, 0, float("nan")))
-    sig.flush()
     return out
 
 
@@ -350,10 +350,8 @@ def build_signals(jobs: list[tuple[str, str]], build_path: Path, spec: SignalSpe
                   label: str) -> list[tuple[str | None, int, float]]:
     """Preprocess records [(path without extension, record id)] into a (N, 12, T) array file at `build_path`,
     in `threads` processes. Returns (problem or None, non-finite samples fixed, native seconds) per job."""
-    from numpy.lib.format import open_memmap
-
     n = len(jobs)
-    open_memmap(build_path, mode="w+", dtype=np.float32, shape=(n, 12, spec.n_samples)).flush()
+    offset = create_npy(build_path, (n, 12, spec.n_samples))
     workers = max(1, min(threads or 1, os.cpu_count() or 1))
     size = max(1, min(256, math.ceil(n / (workers * 4)) if n else 1))
     chunks = [[(i, str(jobs[i][0]), jobs[i][1]) for i in range(s, min(n, s + size))] for s in range(0, n, size)]
@@ -361,11 +359,11 @@ def build_signals(jobs: list[tuple[str, str]], build_path: Path, spec: SignalSpe
     t0, last = time.time(), time.time()
     done = 0
     if workers == 1:
-        _init_worker(str(build_path), spec)
+        _init_worker(str(build_path), offset, spec)
         outputs = map(_work, chunks)
         pool = None
     else:
-        pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(str(build_path), spec))
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(str(build_path), offset, spec))
         outputs = pool.map(_work, chunks)
     try:
         for chunk_out in outputs:
@@ -379,6 +377,8 @@ def build_signals(jobs: list[tuple[str, str]], build_path: Path, spec: SignalSpe
     finally:
         if pool is not None:
             pool.shutdown()
+        if "fd" in _WORKER:
+            os.close(_WORKER["fd"])
         _WORKER.clear()
     return results
 
@@ -387,7 +387,7 @@ def build_and_write(name: str, out_dir: Path, jobs: list[tuple[str, str]], spec:
                     policy: str, listed: int, missing: int, problems: list[tuple[str, str]], key: str, t0: float,
                     tables) -> None:
     """The part every PhysioNet source shares once its records are chosen: preprocess `jobs` [(path without
-    extension, record id)] in worker processes straight into a memory-mapped build file, stop or skip the bad
+    extension, record id)] in worker processes straight into a build file (positional writes), stop or skip the bad
     ones per `policy`, and write the store (the build file becomes signals.npy; memory stays bounded by a chunk).
     `tables(results, keep)` returns the source's records table (one row per job) and meta; the counts, timings,
     summary and hash every source records are added here. `problems`: records already rejected before

@@ -10,6 +10,7 @@ complete, so a folder without it is an interrupted run and is rebuilt, never rea
 """
 from __future__ import annotations
 
+import mmap
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +52,37 @@ class ECGStore:
 CHUNK = 256  # records per chunk: the memory a streamed write holds at once (256 x 12 x 5000 float32 = 61 MB)
 
 
+def create_npy(path: Path, shape: tuple) -> int:
+    """Create a float32 .npy file of `shape` (sparse: no data written yet); return the byte offset of its data."""
+    from numpy.lib.format import open_memmap
+
+    open_memmap(path, mode="w+", dtype=np.float32, shape=shape).flush()
+    with open(path, "rb") as f:
+        major, _ = np.lib.format.read_magic(f)
+        (np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0)(f)
+        return f.tell()
+
+
+def write_rows(fd: int, offset: int, start: int, rows: np.ndarray) -> None:
+    """Write float32 rows at row `start` of an .npy file (data at byte `offset`) with positional writes: the
+    written pages go to the page cache without being mapped into (and counted in) this process's memory, as
+    writing through a memory map would."""
+    data = np.ascontiguousarray(rows, dtype=np.float32)
+    row_bytes = data[0].nbytes if len(data) else 0
+    view, pos = memoryview(data).cast("B"), offset + start * row_bytes
+    while view:
+        n = os.pwrite(fd, view, pos)
+        view, pos = view[n:], pos + n
+
+
+def release(array: np.ndarray) -> None:
+    """Drop the pages a memory-mapped array has brought into this process (they stay in the page cache, and
+    a shared file mapping keeps what was written): reading a large store chunk by chunk then holds one chunk."""
+    mm = getattr(array, "_mmap", None)
+    if mm is not None and hasattr(mm, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+        mm.madvise(mmap.MADV_DONTNEED)
+
+
 def _check_records(root: Path, records: pd.DataFrame, n: int) -> None:
     missing = [c for c in RECORD_COLUMNS if c not in records.columns]
     if missing:
@@ -85,26 +117,32 @@ class StoreWriter:
     """
 
     def __init__(self, root: str | Path, n_records: int, n_samples: int):
-        from numpy.lib.format import open_memmap
-
         self.root, self.n, self.n_samples = Path(root), int(n_records), int(n_samples)
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "meta.json").unlink(missing_ok=True)
         self.partial = self.root / ".signals.npy.partial"
-        self.signals = open_memmap(self.partial, mode="w+", dtype=np.float32, shape=(self.n, len(LEADS), self.n_samples))
+        self.offset = create_npy(self.partial, (self.n, len(LEADS), self.n_samples))
+        self.fd = os.open(self.partial, os.O_WRONLY)
         self.written = np.zeros(self.n, dtype=bool)
 
     def __enter__(self) -> "StoreWriter":
         return self
 
     def __exit__(self, kind, *_) -> None:
-        self.signals = None
+        self._close()
         self.partial.unlink(missing_ok=True)   # after finish() it has been moved away already
+
+    def _close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
     def write(self, start: int, chunk: np.ndarray) -> None:
         chunk = np.asarray(chunk)
         _check_chunk(self.root, chunk, start, self.n_samples)
-        self.signals[start:start + len(chunk)] = chunk
+        if start < 0 or start + len(chunk) > self.n:
+            raise BenchmarkError(f"{self.root}: rows {start}..{start + len(chunk) - 1} are outside 0..{self.n - 1}")
+        write_rows(self.fd, self.offset, start, chunk)
         self.written[start:start + len(chunk)] = True
 
     def finish(self, records: pd.DataFrame, meta: dict) -> None:
@@ -112,8 +150,8 @@ class StoreWriter:
         if not self.written.all():
             raise BenchmarkError(f"{self.root}: {int((~self.written).sum())} of {self.n} signal rows were never "
                                  "written; the preparation is incomplete")
-        self.signals.flush()
-        self.signals = None
+        os.fsync(self.fd)
+        self._close()
         os.replace(self.partial, self.root / "signals.npy")
         _finish_tables(self.root, records, meta, (self.n, len(LEADS), self.n_samples))
 
@@ -141,6 +179,7 @@ def write_store(root: str | Path, signals: np.ndarray, records: pd.DataFrame, me
     with StoreWriter(root, len(rows), signals.shape[-1]) as out:
         for s in range(0, len(rows), CHUNK):
             out.write(s, signals[rows[s:s + CHUNK]])
+            release(signals)
         out.finish(records, meta)
 
 
@@ -152,6 +191,7 @@ def adopt_store(root: str | Path, built: Path, records: pd.DataFrame, meta: dict
     _check_records(root, records, len(signals))
     for s in range(0, len(signals), CHUNK):
         _check_chunk(root, signals[s:s + CHUNK], s, signals.shape[-1])
+        release(signals)
     shape = signals.shape
     del signals
     (root / "meta.json").unlink(missing_ok=True)

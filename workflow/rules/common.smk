@@ -66,7 +66,7 @@ def hash_of(*keys, method=None):
     pretrain.threads is left out: it changes the speed, not the result."""
     parts = {k: config[k] for k in keys}
     if "pretrain" in parts:
-        parts["pretrain"] = {k: v for k, v in parts["pretrain"].items() if k != "threads"}
+        parts["pretrain"] = {k: v for k, v in parts["pretrain"].items() if k not in ("threads", "check_every")}
     if method:
         parts["method"] = METHODS[method].config
     return config_hash(parts)
