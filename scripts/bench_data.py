@@ -12,9 +12,9 @@ Both sides are measured warm (the files are in the page cache after an untimed f
 epoch after the first one reads. Timings on a shared CPU are noisy: the script reports medians.
 
 3. Peak memory (`--memory`): the peak resident set size of preparing a store, each case in its own child
-   process (os.wait4's ru_maxrss): the shared PTB-XL subset at 500 Hz, and a synthetic 20,000-record cohort
-   at 500 Hz, 10 s (4.8 GB of signals, more than a small machine's memory should have to hold). Target: under
-   2 GB for both, i.e. bounded by the chunk size, not the dataset.
+   process (os.wait4's ru_maxrss): the shared PTB-XL subset (records100 at 100 Hz, records500 at 500 Hz), and
+   a synthetic 20,000-record cohort at 500 Hz, 10 s (4.5 GiB of signals, more than a small machine's memory
+   should have to hold). Target: under 2 GB for all, i.e. bounded by the chunk size, not the dataset.
 
     python scripts/bench_data.py                      # prints a Markdown table
     python scripts/bench_data.py --json results/bench_data.json
@@ -106,8 +106,9 @@ def synthetic_preset(results: Path, n_records: int, rate: int = 500, seconds: fl
 
 def prepare_in_child(case: str, out: Path, data: Path, n_records: int) -> None:
     """Run in the child process of `peak_rss`: prepare one case's store at `out`."""
-    if case == "ptbxl500":
-        prepare(preset(data, out.parent, 500, 500), "ptbxl", out, 1)
+    if case.startswith("ptbxl"):   # ptbxl100 / ptbxl500: records100 at 100 Hz, records500 at 500 Hz
+        rate = int(case.removeprefix("ptbxl"))
+        prepare(preset(data, out.parent, rate, rate), "ptbxl", out, 1)
     else:
         prepare(synthetic_preset(out.parent, n_records), "synth_ptbxl", out)
 
@@ -150,7 +151,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.memory:
         with tempfile.TemporaryDirectory(prefix="bench_mem_", dir=args.workdir) as tmp:
-            cases = (["ptbxl500"] if (args.data / "ptbxl" / "ptbxl_database.csv").exists() else []) + ["synthetic500"]
+            real = (args.data / "ptbxl" / "ptbxl_database.csv").exists()
+            cases = (["ptbxl100", "ptbxl500"] if real else []) + ["synthetic500"]
             rows = [peak_rss(c, Path(tmp) / c, args.data, args.synthetic_records) for c in cases]
         print("| case | records | store GiB | peak RSS GiB | wall s |\n|---|---:|---:|---:|---:|")
         for r in rows:
