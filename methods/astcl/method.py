@@ -24,7 +24,8 @@ from benchmark.losses import multi_positive_info_nce, same_id_mask
 
 
 class GradReverse(torch.autograd.Function):
-    """Identity forward; backward multiplies the gradient by -scale."""
+    """Identity forward; backward multiplies the gradient by -scale (a float, or a 0-d tensor on the device,
+    which avoids reading it back to the host every step)."""
 
     @staticmethod
     def forward(ctx, x, scale):
@@ -36,7 +37,7 @@ class GradReverse(torch.autograd.Function):
         return -ctx.scale * grad, None
 
 
-def grad_reverse(x: torch.Tensor, scale: float) -> torch.Tensor:
+def grad_reverse(x: torch.Tensor, scale) -> torch.Tensor:
     return GradReverse.apply(x, scale)
 
 
@@ -88,7 +89,7 @@ class Method(benchmark.Method):
     def adversarial(self, h_noisy: torch.Tensor, h_clean: torch.Tensor) -> torch.Tensor:
         """Discriminator on the reversed-gradient representations: minimising the returned loss trains the
         discriminator to separate the views and the encoder (gradient x -adv_scale) to make them inseparable."""
-        scale = float(self.adv_scale)
+        scale = self.adv_scale.to(h_noisy.dtype)
         return adversarial_loss(self.discriminator(grad_reverse(h_noisy, scale)).squeeze(-1),
                                 self.discriminator(grad_reverse(h_clean, scale)).squeeze(-1))
 
