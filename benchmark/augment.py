@@ -97,13 +97,21 @@ def segment_permutation(x: torch.Tensor, max_segments: int = 5, **_) -> torch.Te
     cuts = torch.where(slot[:, : m - 1] < n - 1, cuts, torch.full_like(cuts, t)).sort(dim=1).values
     starts = torch.cat([torch.zeros_like(cuts[:, :1]), cuts], dim=1)           # (B, m); unused pieces are empty
     lengths = torch.cat([cuts, torch.full_like(cuts[:, :1], t)], dim=1) - starts
-    # a uniform random order of the n pieces (unused slots stay last), redrawn where it is the identity
-    order = torch.empty(b, m, dtype=torch.long, device=dev)
-    redraw = torch.ones(b, dtype=torch.bool, device=dev)
-    while redraw.any():
-        keys = torch.rand(int(redraw.sum()), m, device=dev).masked_fill(slot >= n[redraw], float("inf"))
-        order[redraw] = keys.argsort(dim=1)
-        redraw = ((order == slot) | (slot >= n)).all(dim=1)
+    # a uniform random order of the n pieces (unused slots stay last), redrawn where it is the identity; a fixed
+    # number of redraws, decided on the device (a loop until none is left would read back to the host every
+    # step). With 2 pieces the swap is the only other order, which the fallback gives exactly; with 3 or more,
+    # an identity survives 8 redraws with probability 6^-9 and then becomes a cyclic shift.
+    def draw():
+        return torch.rand(b, m, device=dev).masked_fill(slot >= n, float("inf")).argsort(dim=1)
+
+    def identity(order):
+        return ((order == slot) | (slot >= n)).all(dim=1, keepdim=True)
+
+    order = draw()
+    for _ in range(8):
+        order = torch.where(identity(order), draw(), order)
+    shifted = torch.where(slot < n, (slot + 1) % n, slot)   # 1, 2, .., n-1, 0, then the unused slots
+    order = torch.where(identity(order), shifted, order)
     # output position p lies in piece r of the new order: its source is that piece's start + offset into it
     new_len = lengths.gather(1, order)
     new_end = new_len.cumsum(dim=1)
@@ -199,20 +207,21 @@ def powerline_noise(x: torch.Tensor, amplitude: float = 0.05, freq_hz: tuple[flo
     recording."""
     b, leads, t = x.shape
     time = torch.arange(t, device=x.device) / sampling_rate
-    freqs = torch.as_tensor(freq_hz, dtype=x.dtype, device=x.device).flatten()
-    freq = freqs[torch.randint(0, len(freqs), (b, 1, 1), device=x.device)]
+    pick = torch.randint(0, len(freq_hz), (b, 1, 1), device=x.device)
+    freq = sum((pick == i).to(x.dtype) * float(f) for i, f in enumerate(freq_hz))  # no host-to-device copy
     phase = torch.empty(b, 1, 1, device=x.device).uniform_(0, 2 * math.pi)
     amp = torch.empty(b, leads, 1, device=x.device).uniform_(0, amplitude) * _record_std(x)
     return x + amp * torch.sin(2 * math.pi * freq * time + phase)
 
 
-def _moving_average(x: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
-    """Centred moving average of every lead, window length per record ((B,) samples), edges replicated.
+def _moving_average(x: torch.Tensor, window: torch.Tensor, max_window: int) -> torch.Tensor:
+    """Centred moving average of every lead, window length per record ((B,) samples on x's device, at most
+    `max_window`, which sizes the padding without reading the windows back to the host), edges replicated.
     Computed from cumulative sums in float64, so any window costs the same."""
     b, leads, t = x.shape
-    window = window.to(device=x.device, dtype=torch.long).clamp(1, t)
+    window = window.to(dtype=torch.long).clamp(1, t)
     left, right = (window - 1) // 2, window // 2
-    pad = int(window.max()) // 2 + 1
+    pad = min(int(max_window), t) // 2 + 1
     csum = F.pad(F.pad(x.double(), (pad, pad), mode="replicate").cumsum(-1), (1, 0))  # csum[j] = sum of first j
     pos = torch.arange(t, device=x.device)[None, :] + pad
     hi = (pos + right[:, None] + 1)[:, None, :].expand(b, leads, t)
@@ -225,16 +234,17 @@ def moving_average_smooth(x: torch.Tensor, cutoff_hz: tuple[float, float] = (35.
     """Low-pass denoising by a centred moving average whose first spectral zero, sampling_rate / window, is
     drawn per record in `cutoff_hz` (window = round(sampling_rate / cutoff), at least 2 samples): removes
     EMG-like high-frequency noise, and mains interference when the zero falls on 50 or 60 Hz."""
-    cutoff = torch.empty(x.shape[0]).uniform_(*cutoff_hz)
+    cutoff = torch.empty(x.shape[0], device=x.device).uniform_(*cutoff_hz)
     window = (sampling_rate / cutoff).round().clamp_min(2)
-    return _moving_average(x, window)
+    return _moving_average(x, window, max(2, round(sampling_rate / min(cutoff_hz))))
 
 
 def baseline_removal(x: torch.Tensor, window_s: float = 1.0, sampling_rate: int = 100, **_) -> torch.Tensor:
     """High-pass denoising: subtract each lead's moving-average baseline (window `window_s` seconds, about one
     beat, so the P-QRS-T complex survives) and restore the lead's mean level, removing baseline wander."""
-    window = torch.full((x.shape[0],), max(1, round(window_s * sampling_rate)))
-    return x - _moving_average(x, window) + x.mean(dim=-1, keepdim=True)
+    w = max(1, round(window_s * sampling_rate))
+    window = torch.full((x.shape[0],), w, device=x.device)
+    return x - _moving_average(x, window, w) + x.mean(dim=-1, keepdim=True)
 
 
 AUGMENTATIONS.update({f.__name__: f for f in (powerline_noise, moving_average_smooth, baseline_removal)})

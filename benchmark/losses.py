@@ -43,7 +43,7 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Ten
     n = z1.shape[0]
     logits = z @ z.t() / temperature
     logits = logits.masked_fill(torch.eye(2 * n, dtype=torch.bool, device=z.device), float("-inf"))
-    target = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)]).to(z.device)
+    target = torch.arange(2 * n, device=z.device).roll(n)   # n..2n-1, 0..n-1: built on the device, no copy
     return F.cross_entropy(logits, target)
 
 
@@ -78,4 +78,5 @@ def multi_positive_info_nce(query: torch.Tensor, keys: torch.Tensor, positives: 
     """
     q, k = F.normalize(query, dim=-1), F.normalize(keys, dim=-1)
     log_p = F.log_softmax((q @ k.t()).float() / temperature, dim=1)
-    return -log_p[positives.to(torch.bool)].mean()
+    pos = positives.to(log_p.dtype)   # a masked mean, not boolean indexing: no host synchronisation
+    return -(log_p * pos).sum() / pos.sum()

@@ -168,7 +168,13 @@ def pretrain(config: dict, spec: MethodSpec, seed: int, out_dir: str | Path, thr
     method = build_method(spec, text.shape[1] if text is not None else None, store.meta["sampling_rate"], n_samples,
                           epochs, steps_per_epoch).to(device)
     if config["pretrain"].get("compile") and epochs:
-        method.encoder.compile()  # in place: state_dict keys (and so checkpoints and exports) are unchanged
+        # in place, on the blocks both forward() and feature_map() run through; state_dict keys (and so
+        # checkpoints and exports) are unchanged
+        enc = method.encoder
+        for block in [getattr(enc, n) for n in ("stem", "layers") if hasattr(enc, n)] or [enc]:
+            block.compile()
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)  # this run's peak, not an earlier one's in the same process
     optimizer = build_optimizer(method.param_groups(), spec.config["optimizer"], batch_size)
     scheduler = build_schedule(optimizer, spec.config["schedule"], steps_per_epoch, epochs)
     run_hash = pretrain_run_hash(config, spec, seed)
@@ -189,22 +195,25 @@ def pretrain(config: dict, spec: MethodSpec, seed: int, out_dir: str | Path, thr
         # losses are summed on the device and read every `check_every` steps and at the epoch's end: no host
         # synchronisation per step (the GPU runs ahead); a non-finite loss is reported with its step range
         loss_sum, term_sums, checked = torch.zeros((), device=device), {}, 0
-        for step, batch in enumerate(bar):
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-                loss, terms = loss_and_terms(method.training_step(batch), spec.name)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            method.on_step_end(epoch * steps_per_epoch + step, epochs * steps_per_epoch)
-            loss_sum += loss.detach().float()
-            for name, value in terms.items():
-                total, count = term_sums.get(name, (0.0, 0))
-                term_sums[name] = (total + torch.as_tensor(value).detach().float(), count + 1)
-            if (step + 1) % check_every == 0 or step + 1 == len(batches):
-                mean = check_finite(loss_sum, step + 1, checked, spec.name, seed, epoch, out_dir)
-                checked = step + 1
-                bar.set_postfix(loss=f"{mean:.4f}")
+        try:
+            for step, batch in enumerate(bar):
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+                    loss, terms = loss_and_terms(method.training_step(batch), spec.name)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                scheduler.step()
+                method.on_step_end(epoch * steps_per_epoch + step, epochs * steps_per_epoch)
+                loss_sum += loss.detach().float()
+                for name, value in terms.items():
+                    total, count = term_sums.get(name, (0.0, 0))
+                    term_sums[name] = (total + torch.as_tensor(value).detach().float(), count + 1)
+                if (step + 1) % check_every == 0 or step + 1 == len(batches):
+                    mean = check_finite(loss_sum, step + 1, checked, spec.name, seed, epoch, out_dir)
+                    checked = step + 1
+                    bar.set_postfix(loss=f"{mean:.4f}")
+        finally:
+            batches.close()  # the reader thread stops also when a step raises
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         seconds = time.perf_counter() - t_epoch

@@ -8,8 +8,8 @@ Bio_ClinicalBERT's) is written once into --workdir and reused. Each method is th
 (cuDNN autotuning, allocator, page cache), the second is measured from the loop's own per-epoch log.
 
 Printed per method: samples/s, ms per step split into data wait (the loop blocked on the batch reader) and
-compute (the rest), peak GPU memory, and the projected paper-preset pre-training time (50 epochs x 17,084
-PTB-XL training records). Then the feature-extraction rate and the projected time of the whole preset for
+compute (the rest), peak GPU memory, and the projected paper-preset pre-training time (50 epochs over the
+17,441 PTB-XL training records in full batches of 128). Then the feature-extraction rate and the projected time of the whole preset for
 one seed (pre-training of every method + features of PTB-XL and CPSC2018 for every method; linear probes,
 statistics and figures run on CPUs beside the GPU and are not included). Finally the FLOPs of one ETP step
 (torch.utils.flop_counter.FlopCounterMode, forward and backward) and the achieved FLOP/s as a share of the
@@ -44,17 +44,23 @@ from benchmark.evaluate.encode import embed  # noqa: E402
 from benchmark.method import discover  # noqa: E402
 from benchmark.pretrain import build_method, pretrain  # noqa: E402
 
-PAPER_TRAIN_RECORDS, PAPER_EPOCHS = 17084, 50
-PAPER_EVAL_RECORDS = 21837 + 6877            # PTB-XL + CPSC2018 records whose features every method needs
+# The paper preset pre-trains on PTB-XL folds 1-8 (17,441 records, docs/data.md) for 50 epochs at batch 128,
+# in full batches; every method's features cover PTB-XL (21,837 records) and CPSC2018 (6,877)
+PAPER_TRAIN_RECORDS, PAPER_EPOCHS, PAPER_BATCH = 17441, 50, 128
+PAPER_SAMPLES = PAPER_EPOCHS * (PAPER_TRAIN_RECORDS // PAPER_BATCH) * PAPER_BATCH
+PAPER_EVAL_RECORDS = 21837 + 6877
 TEXT_DIM = 768                               # Bio_ClinicalBERT's hidden size
-# Dense (no sparsity) bf16 tensor-core peaks from the vendors' data sheets, FLOP/s
-BF16_PEAK = {"H100 SXM": 989.4e12, "H100 80GB HBM3": 989.4e12, "H100 PCIe": 756.5e12, "H100 NVL": 835.5e12,
-             "H200": 989.4e12, "A100": 312e12, "L40S": 362.05e12, "L4": 121e12, "A10": 125e12}
+# Dense (no sparsity) bf16 tensor-core peaks from the vendors' data sheets, FLOP/s; matched as whole words of
+# the device name, most specific first ("L40S" is not "L4", "A10G" is not "A10")
+BF16_PEAK = {"H100 PCIe": 756.5e12, "H100 NVL": 835.5e12, "H100": 989.4e12, "H200": 989.4e12, "A100": 312e12,
+             "L40S": 362.05e12, "L4": 121e12, "A10": 125e12}
 
 
 def bf16_peak(device_name: str) -> float | None:
+    import re
+
     for key, peak in BF16_PEAK.items():
-        if key in device_name:
+        if re.search(rf"(?<!\w){re.escape(key)}(?!\w)", device_name):
             return peak
     return None
 
@@ -103,7 +109,7 @@ def bench_method(config: dict, spec, workdir: Path) -> dict:
     return {"method": spec.name, "samples_per_s": e["samples_per_second"], "step_ms": round(step_ms, 1),
             "data_wait_ms": round(wait_ms, 2), "compute_ms": round(step_ms - wait_ms, 1),
             "data_wait_share": round(wait_ms / step_ms, 4), "peak_gpu_gib": info.get("peak_gpu_memory_gib"),
-            "paper_pretrain_min": round(PAPER_EPOCHS * PAPER_TRAIN_RECORDS / e["samples_per_second"] / 60, 1),
+            "paper_pretrain_min": round(PAPER_SAMPLES / e["samples_per_second"] / 60, 1),
             "device": info["device"], "amp": info["amp"], "compiled": info.get("compiled")}
 
 
@@ -168,7 +174,7 @@ def main(argv=None) -> int:
         print("> No GPU here: reduced shape (12 x 1000, batch 32) on the CPU. These numbers describe the CPU path,"
               " not the paper preset; the projections below assume this shape and device.\n")
     print("| method | samples/s | ms/step | data wait ms | compute ms | data wait % | peak GPU GiB | "
-          "paper pre-training (50 ep x 17,084) |")
+          "paper pre-training (50 ep x 17,441) |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(f"| {r['method']} | {r['samples_per_s']:.0f} | {r['step_ms']} | {r['data_wait_ms']} | {r['compute_ms']} | "

@@ -98,12 +98,25 @@ def test_slurm_profile_asks_a_gpu_for_pretraining_only(clone):
     assert localrules and "download_physionet" in localrules.group(1), "downloads run on the submitting host"
 
 
-def test_local_gpu_profile_runs_one_pretraining_at_a_time(clone):
-    run = subprocess.run([sys.executable, "-m", "snakemake", "--dry-run", "--workflow-profile",
-                          "workflow/profiles/local-gpu", "--configfile", "config/demo.yaml"],
-                         cwd=clone, capture_output=True, text=True, timeout=600)
+def threads(dry_run_output: str, rule: str) -> list[int]:
+    found = []
+    for block in re.split(r"^\[[^\]\n]*\d{4}\]$", dry_run_output, flags=re.M):
+        if re.search(rf"^(?:local)?rule {rule}:", block, re.M):
+            line = re.search(r"^\s+threads: (\d+)$", block, re.M)
+            found.append(int(line.group(1)) if line else 1)
+    return found
+
+
+def test_local_gpu_profile_takes_turns_on_the_gpu_and_leaves_cores_for_cpu_jobs(clone):
+    """The paper preset on one GPU machine: every GPU job holds the one gpu resource; pre-training keeps 4
+    threads, not every core (with 16 cores, 12 stay free for the CPU jobs)."""
+    run = subprocess.run([sys.executable, "-m", "snakemake", "--dry-run", "--cores", "16", "--workflow-profile",
+                          "workflow/profiles/local-gpu"], cwd=clone, capture_output=True, text=True, timeout=600)
     out = run.stdout + run.stderr
     assert run.returncode == 0, out[-3000:]
-    assert all(r.get("gpu") == "1" for r in resources(out, "pretrain"))
+    for rule in ("pretrain", "embed_reports", "features", "zeroshot"):
+        assert all(r.get("gpu") == "1" for r in resources(out, rule)) and resources(out, rule), rule
+    assert set(threads(out, "pretrain")) == {4}
+    assert all("gpu" not in r for r in resources(out, "linear"))
     profile = yaml.safe_load((clone / "workflow/profiles/local-gpu/config.yaml").read_text())
     assert profile["resources"] == ["gpu=1"]

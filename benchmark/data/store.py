@@ -124,6 +124,7 @@ class StoreWriter:
         self.offset = create_npy(self.partial, (self.n, len(LEADS), self.n_samples))
         self.fd = os.open(self.partial, os.O_WRONLY)
         self.written = np.zeros(self.n, dtype=bool)
+        self.finished = False
 
     def __enter__(self) -> "StoreWriter":
         return self
@@ -131,6 +132,8 @@ class StoreWriter:
     def __exit__(self, kind, *_) -> None:
         self._close()
         self.partial.unlink(missing_ok=True)   # after finish() it has been moved away already
+        if kind is None and not self.finished:
+            raise BenchmarkError(f"{self.root}: the store writer was left without finish(); nothing was written")
 
     def _close(self) -> None:
         if self.fd is not None:
@@ -138,7 +141,7 @@ class StoreWriter:
             self.fd = None
 
     def write(self, start: int, chunk: np.ndarray) -> None:
-        chunk = np.asarray(chunk)
+        chunk = np.asarray(chunk, dtype=np.float32)  # checked as stored: a float64 beyond float32's range is inf
         _check_chunk(self.root, chunk, start, self.n_samples)
         if start < 0 or start + len(chunk) > self.n:
             raise BenchmarkError(f"{self.root}: rows {start}..{start + len(chunk) - 1} are outside 0..{self.n - 1}")
@@ -153,6 +156,7 @@ class StoreWriter:
         os.fsync(self.fd)
         self._close()
         os.replace(self.partial, self.root / "signals.npy")
+        self.finished = True
         _finish_tables(self.root, records, meta, (self.n, len(LEADS), self.n_samples))
 
 
@@ -195,6 +199,11 @@ def adopt_store(root: str | Path, built: Path, records: pd.DataFrame, meta: dict
     shape = signals.shape
     del signals
     (root / "meta.json").unlink(missing_ok=True)
+    fd = os.open(built, os.O_RDONLY)
+    try:
+        os.fsync(fd)  # the workers' writes are on disk before meta.json says the store is finished
+    finally:
+        os.close(fd)
     os.replace(built, root / "signals.npy")
     _finish_tables(root, records, meta, shape)
 

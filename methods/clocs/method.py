@@ -81,10 +81,15 @@ class Method(benchmark.Method):
         if self.weighting == "per_pair":
             return multi_positive_info_nce(a, b, same, self.temperature)
         own = torch.eye(len(patient), dtype=torch.bool, device=same.device)
-        terms = [multi_positive_info_nce(a, b, own, self.temperature)]
-        if (same & ~own).any():
-            terms.append(multi_positive_info_nce(a, b, same & ~own, self.temperature))
-        return torch.stack(terms).mean()
+        own_term = multi_positive_info_nce(a, b, own, self.temperature)
+        others = same & ~own
+        # the other-record term counts only when the batch has such a pair; decided on the device (an `if` on
+        # others.any() would read it back to the host at every step)
+        present = others.any()
+        # (without such a pair the term is computed on the own-view mask, only to stay finite, and weighted 0)
+        other_term = multi_positive_info_nce(a, b, torch.where(present, others, own), self.temperature)
+        w = present.to(own_term.dtype)
+        return (own_term + w * other_term) / (1 + w)
 
     def contrastive_loss(self, embeddings: list[torch.Tensor], patient: torch.Tensor) -> torch.Tensor:
         """The patient-specific InfoNCE averaged over all ordered pairs of views (A, B), A != B."""

@@ -38,10 +38,13 @@ rule prepare_dataset:
     params:
         h=prepare_hash,
         code=CODE,
+    # worker processes decoding WFDB records; the synthetic cohort is generated in one process
+    threads: lambda w: 1 if config["datasets"][w.dataset]["source"] == "synthetic" else CORES
     log:
         LOGS / "prepare" / "{dataset}.log",
     shell:
-        "{PY} prepare --config {RESOLVED} --dataset {wildcards.dataset} --out $(dirname {output.meta}) 2>&1 | tee {log}"
+        "{PY} prepare --config {RESOLVED} --dataset {wildcards.dataset} --threads {threads} "
+        "--out $(dirname {output.meta}) 2>&1 | tee {log}"
 
 
 rule embed_reports:
