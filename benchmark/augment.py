@@ -167,12 +167,14 @@ def family_summary(spec: str | list | None) -> str:
 class Compose:
     """Apply a list of augmentations in order; each entry may carry `apply_p` (probability per batch element)."""
 
-    def __init__(self, steps: list[tuple[callable, dict, float]]):
+    def __init__(self, steps: list[tuple[callable, dict, float]], summary: str = "custom"):
         self.steps = steps
+        self.summary = summary  # what it is, for the board (family_summary)
 
     @classmethod
     def from_config(cls, spec: str | list[dict] | None, sampling_rate: int) -> "Compose":
         """`spec`: a list of {name: ..., <arguments>, apply_p: ...}, or the name of one of FAMILIES."""
+        summary = family_summary(spec)
         if isinstance(spec, str):
             if spec not in FAMILIES:
                 raise ConfigError(f"unknown augmentation family {spec!r} in a method config; available: "
@@ -186,7 +188,7 @@ class Compose:
                 raise ConfigError(f"unknown augmentation {name!r} in a method config; available: {sorted(AUGMENTATIONS)}")
             apply_p = entry.pop("apply_p", 1.0)
             steps.append((AUGMENTATIONS[name], dict(entry, sampling_rate=sampling_rate), apply_p))
-        return cls(steps)
+        return cls(steps, summary)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         for fn, kwargs, apply_p in self.steps:

@@ -104,5 +104,15 @@ def load_config(path: str | Path, overrides: dict | None = None) -> dict:
     return config
 
 
+# pretrain settings that change how fast a run goes, not what it computes: left out of every hash that decides
+# whether a pre-training is re-run or a checkpoint resumed
+SPEED_ONLY_PRETRAIN_KEYS = ("threads", "check_every")
+
+
+def result_settings(pretrain: dict) -> dict:
+    """The `pretrain` section without its speed-only keys."""
+    return {k: v for k, v in pretrain.items() if k not in SPEED_ONLY_PRETRAIN_KEYS}
+
+
 def config_hash(obj) -> str:
     return stable_hash(obj)

@@ -57,15 +57,15 @@ class LARS(torch.optim.Optimizer):
         return loss
 
 
-def split_bias_and_norm(groups: list[dict]) -> list[dict]:
+def split_bias_and_norm(groups: list[dict], **excluded) -> list[dict]:
     """Each group -> its matrices/kernels, and its biases and normalisation parameters (ndim < 2) with no weight
-    decay and no LARS adaptation. Empty groups are dropped."""
+    decay plus the settings `excluded` (LARS: lars_adapt=False). Empty groups are dropped."""
     out = []
     for g in groups:
         params = list(g["params"])
         rest = {k: v for k, v in g.items() if k != "params"}
         out.append(dict(rest, params=[p for p in params if p.ndim >= 2]))
-        out.append(dict(rest, params=[p for p in params if p.ndim < 2], weight_decay=0.0, lars_adapt=False))
+        out.append(dict(rest, params=[p for p in params if p.ndim < 2], weight_decay=0.0, **excluded))
     return [g for g in out if g["params"]]
 
 
@@ -103,15 +103,13 @@ def build_optimizer(groups: list[dict] | list[nn.Parameter], opt: dict,
     groups = list(groups)
     if groups and not isinstance(groups[0], dict):
         groups = [{"params": groups}]
+    name, kw = opt["name"], dict(lr=learning_rate(opt, batch_size), weight_decay=opt.get("weight_decay", 0.0))
     groups = trainable_groups(groups)
     if opt.get("exclude_bias_and_norm", False):
-        groups = split_bias_and_norm(groups)
-    name, kw = opt["name"], dict(lr=learning_rate(opt, batch_size), weight_decay=opt.get("weight_decay", 0.0))
+        groups = split_bias_and_norm(groups, **({"lars_adapt": False} if name == "lars" else {}))
     if name == "lars":
         return LARS(groups, momentum=opt.get("momentum", 0.9), trust_coefficient=opt.get("trust_coefficient", 1e-3),
                     **kw)
-    for g in groups:  # the LARS-only key would otherwise be carried, unused, into other optimisers' state
-        g.pop("lars_adapt", None)
     if name == "adam":
         return torch.optim.Adam(groups, betas=tuple(opt.get("betas", (0.9, 0.999))), **kw)
     if name == "adamw":

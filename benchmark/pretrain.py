@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from benchmark import paths, provenance, runtime
 from benchmark.batches import BatchReader
-from benchmark.config import config_hash
+from benchmark.config import config_hash, result_settings
 from benchmark.data.store import load_store
 from benchmark.encoders import ResNet18_1D
 from benchmark.errors import BenchmarkError, TrainingDiverged
@@ -83,8 +83,7 @@ def pretrain_run_hash(config: dict, spec: MethodSpec, seed: int) -> str:
     """What a checkpoint must share to be resumed: settings, data, seed and the code (a checkpoint of other
     code is not continued: the run would mix two code states under the new one's name). Threads are left out:
     they change the speed, not the run."""
-    pre = {k: v for k, v in config["pretrain"].items() if k not in ("threads", "check_every")}
-    return config_hash({"method": spec.config, "pretrain": pre, "data": config["data"],
+    return config_hash({"method": spec.config, "pretrain": result_settings(config["pretrain"]), "data": config["data"],
                         "dataset": config["datasets"][config["pretrain"]["dataset"]], "seed": seed,
                         "code": provenance.code_fingerprint(), "method_code": provenance.method_fingerprint(spec.folder)})
 
@@ -167,7 +166,8 @@ def pretrain(config: dict, spec: MethodSpec, seed: int, out_dir: str | Path, thr
     n_samples = int(store.signals.shape[-1])
     method = build_method(spec, text.shape[1] if text is not None else None, store.meta["sampling_rate"], n_samples,
                           epochs, steps_per_epoch).to(device)
-    if config["pretrain"].get("compile") and epochs:
+    compiled = bool(config["pretrain"].get("compile") and epochs)
+    if compiled:
         # in place, on the blocks both forward() and feature_map() run through; state_dict keys (and so
         # checkpoints and exports) are unchanged
         enc = method.encoder
@@ -241,7 +241,7 @@ def pretrain(config: dict, spec: MethodSpec, seed: int, out_dir: str | Path, thr
             "text_dim": int(text.shape[1]) if text is not None else None,
             "sampling_rate": store.meta["sampling_rate"], "n_samples": n_samples,
             "device": runtime.device_name(device), "amp": use_amp, "threads": torch.get_num_threads(),
-            "compiled": bool(config["pretrain"].get("compile") and epochs),
+            "compiled": compiled,
             "peak_gpu_memory_gib": (round(torch.cuda.max_memory_allocated(device) / 2 ** 30, 2)
                                     if device.type == "cuda" else None),
             "run_hash": run_hash, **provenance.record(spec.folder),

@@ -9,6 +9,8 @@ from benchmark.errors import ConfigError
 
 def prepare_synthetic(config: dict, name: str, out_dir: Path) -> None:
     """Generate the cohort record by record straight into the store (memory bounded by one chunk)."""
+    from itertools import islice
+
     import numpy as np
     import pandas as pd
 
@@ -17,15 +19,13 @@ def prepare_synthetic(config: dict, name: str, out_dir: Path) -> None:
 
     ds, data = config["datasets"][name], config["data"]
     n, n_samples = ds["n_records"], int(round(data["seconds"] * data["sampling_rate"]))
-    rows, chunk = [], []
+    items = cohort_records(ds["kind"], n, ds["seed"], data["sampling_rate"], data["seconds"], data["normalisation"])
+    rows = []
     with StoreWriter(out_dir, n, n_samples) as out:
-        for signal, row in cohort_records(ds["kind"], n, ds["seed"], data["sampling_rate"], data["seconds"],
-                                          data["normalisation"]):
-            chunk.append(signal)
-            rows.append(row)
-            if len(chunk) == CHUNK or len(rows) == n:
-                out.write(len(rows) - len(chunk), np.stack(chunk))
-                chunk = []
+        for start in range(0, n, CHUNK):
+            chunk = list(islice(items, CHUNK))
+            out.write(start, np.stack([signal for signal, _ in chunk]))
+            rows += [row for _, row in chunk]
         meta = {"dataset": name, "source": "synthetic", "kind": ds["kind"], "seed": ds["seed"],
                 "sampling_rate": data["sampling_rate"], "seconds": data["seconds"],
                 "normalisation": data["normalisation"],

@@ -421,10 +421,10 @@ def finish(out_dir: Path, build_path: Path, keep: np.ndarray, records: pd.DataFr
     """Write the store from the build array, leaving out rows not in `keep`: the build file itself becomes
     signals.npy when every row is kept; otherwise the kept rows are copied chunk by chunk (never all in
     memory)."""
-    rows = np.flatnonzero(keep)
-    if len(rows) == len(keep):
+    if keep.all():
         adopt_store(out_dir, build_path, records.reset_index(drop=True), meta)
     else:
+        rows = np.flatnonzero(keep)
         write_store(out_dir, np.load(build_path, mmap_mode="r"), records.iloc[rows].reset_index(drop=True), meta, rows)
 
 

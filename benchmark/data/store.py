@@ -107,8 +107,8 @@ def _check_chunk(root: Path, chunk: np.ndarray, start: int, n_samples: int) -> N
 class StoreWriter:
     """A dataset folder written chunk by chunk, so memory is bounded by a chunk, not by the dataset.
 
-    Rows go straight into a memory-mapped `.signals.npy.partial` (checked for shape and finiteness as they
-    arrive); `finish` moves it into place as signals.npy, writes records.csv, then meta.json, the completion
+    Rows go straight into `.signals.npy.partial` with positional writes (checked for shape and finiteness as
+    they arrive); `finish` moves it into place as signals.npy, writes records.csv, then meta.json, the completion
     marker. An exception inside the `with` block removes the partial file and leaves no meta.json.
 
         with StoreWriter(root, n_records, n_samples) as out:
@@ -176,10 +176,7 @@ def write_store(root: str | Path, signals: np.ndarray, records: pd.DataFrame, me
     if signals.ndim != 3 or signals.shape[1] != len(LEADS):
         raise BenchmarkError(f"signals for {root} have shape {signals.shape}; expected (N, 12, T)")
     rows = np.arange(len(signals)) if rows is None else np.asarray(rows)
-    if len(rows) != len(records):
-        raise BenchmarkError(f"signals for {root} have {len(rows)} rows but the records table {len(records)}; "
-                             f"expected ({len(records)}, 12, T)")
-    _check_records(root, records, len(rows))
+    _check_records(root, records, len(rows))  # before writing anything (finish() checks again, cheaply)
     with StoreWriter(root, len(rows), signals.shape[-1]) as out:
         for s in range(0, len(rows), CHUNK):
             out.write(s, signals[rows[s:s + CHUNK]])

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import benchmark
-from benchmark.augment import Compose, family_summary
+from benchmark.augment import Compose
 
 
 def mlp(d_in: int, hidden: int, d_out: int) -> nn.Sequential:
@@ -50,8 +50,7 @@ class Method(benchmark.Method):
         super().__init__(encoder, cfg)
         # the augmentation family (`etp`: the ETP paper's protocol for its baselines; `simclr`: the family
         # BYOL itself reuses from SimCLR, Appendix B, as ECG analogues), or a list; see README.md
-        self.augmentations = cfg["augmentations"]
-        self.augment = Compose.from_config(self.augmentations, cfg["sampling_rate"])
+        self.augment = Compose.from_config(cfg["augmentations"], cfg["sampling_rate"])
         self.projector = mlp(encoder.out_dim, cfg["hidden_dim"], cfg["proj_dim"])
         self.predictor = mlp(cfg["proj_dim"], cfg["hidden_dim"], cfg["proj_dim"])
         # Sec. 3.1: target = same architecture as the online encoder + projector, initialised to the same
@@ -61,7 +60,7 @@ class Method(benchmark.Method):
         self.tau_base = float(cfg["tau_base"])
 
     def settings(self):
-        return {"augmentations": family_summary(self.augmentations)}
+        return {"augmentations": self.augment.summary}
 
     def online(self, x):
         return self.predictor(self.projector(self.encoder(x)))

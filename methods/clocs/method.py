@@ -68,7 +68,7 @@ class Method(benchmark.Method):
         """Representations of the same patient are positives, every other pair a negative."""
         return same_id_mask(patient)
 
-    def pair_loss(self, a: torch.Tensor, b: torch.Tensor, patient: torch.Tensor) -> torch.Tensor:
+    def pair_loss(self, a: torch.Tensor, b: torch.Tensor, masks: tuple) -> torch.Tensor:
         """The patient-specific InfoNCE from view A's records to view B's.
 
         per_term (the authors' obtain_contrastive_loss): the mean over records of the term for the record's own
@@ -77,24 +77,29 @@ class Method(benchmark.Method):
         loss however few they are. per_pair: one mean over every positive pair, where the own-view pairs
         (one per record) outnumber the others (~1.16 records per PTB-XL patient) and the loss is nearly
         instance discrimination."""
-        same = self.positive_mask(patient)
+        same, own, others, present = masks
         if self.weighting == "per_pair":
             return multi_positive_info_nce(a, b, same, self.temperature)
-        own = torch.eye(len(patient), dtype=torch.bool, device=same.device)
         own_term = multi_positive_info_nce(a, b, own, self.temperature)
-        others = same & ~own
-        # the other-record term counts only when the batch has such a pair; decided on the device (an `if` on
-        # others.any() would read it back to the host at every step)
-        present = others.any()
-        # (without such a pair the term is computed on the own-view mask, only to stay finite, and weighted 0)
+        # (without another-record pair the term is computed on the own-view mask, only to stay finite, and
+        # weighted 0)
         other_term = multi_positive_info_nce(a, b, torch.where(present, others, own), self.temperature)
         w = present.to(own_term.dtype)
         return (own_term + w * other_term) / (1 + w)
 
+    def positive_masks(self, patient: torch.Tensor) -> tuple:
+        """(same patient, own record, other record of the same patient, whether the batch has any of the
+        latter): the latter decided on the device, since an `if` on it would read it back every step."""
+        same = self.positive_mask(patient)
+        own = torch.eye(len(patient), dtype=torch.bool, device=same.device)
+        others = same & ~own
+        return same, own, others, others.any()
+
     def contrastive_loss(self, embeddings: list[torch.Tensor], patient: torch.Tensor) -> torch.Tensor:
         """The patient-specific InfoNCE averaged over all ordered pairs of views (A, B), A != B."""
         pairs = [(a, b) for a in range(len(embeddings)) for b in range(len(embeddings)) if a != b]
-        return torch.stack([self.pair_loss(embeddings[a], embeddings[b], patient) for a, b in pairs]).mean()
+        masks = self.positive_masks(patient)
+        return torch.stack([self.pair_loss(embeddings[a], embeddings[b], masks) for a, b in pairs]).mean()
 
     def training_step(self, batch):
         views = self.views(self.augment(batch["ecg"]))

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 import benchmark
-from benchmark.augment import Compose, family_summary
+from benchmark.augment import Compose
 from benchmark.losses import clip_loss, info_nce
 
 
@@ -35,8 +35,8 @@ class Method(benchmark.Method):
         # Sec. 2.2, Eq. 6-8: the optional ECG invariance term (weight 0 = off, the paper's ETP; README.md)
         self.ecg_weight = float(cfg.get("ecg_ecg_weight", 0.0))
         self.ecg_temperature = float(cfg.get("ecg_ecg_temperature", 0.07))
-        self.ecg_augmentations = cfg.get("ecg_ecg_augmentations", "etp")
-        self.augment = Compose.from_config(self.ecg_augmentations, cfg["sampling_rate"]) if self.ecg_weight else None
+        augmentations = cfg.get("ecg_ecg_augmentations", "etp")
+        self.augment = Compose.from_config(augmentations, cfg["sampling_rate"]) if self.ecg_weight else None
 
     def embed_ecg(self, ecg):
         return self.ecg_proj(self.encoder(ecg))
@@ -47,7 +47,7 @@ class Method(benchmark.Method):
     def settings(self):
         if not self.ecg_weight:
             return {}
-        return {"ECG-ECG term": f"weight {self.ecg_weight:g}, augmentations {family_summary(self.ecg_augmentations)}"}
+        return {"ECG-ECG term": f"weight {self.ecg_weight:g}, augmentations {self.augment.summary}"}
 
     def training_step(self, batch):
         e = self.embed_ecg(batch["ecg"])

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 import benchmark
-from benchmark.augment import Compose, family_summary
+from benchmark.augment import Compose
 from benchmark.losses import nt_xent
 
 
@@ -30,8 +30,7 @@ class Method(benchmark.Method):
         super().__init__(encoder, cfg)
         # the augmentation family (`etp`: the ETP paper's protocol; `simclr`: Sec. 3's crop + "colour"
         # distortion, ECG analogues), or a list; see README.md
-        self.augmentations = cfg["augmentations"]
-        self.augment = Compose.from_config(self.augmentations, cfg["sampling_rate"])
+        self.augment = Compose.from_config(cfg["augmentations"], cfg["sampling_rate"])
         hidden = cfg.get("hidden_dim") or encoder.out_dim
         # Sec. 2.1: g(h) = W2 ReLU(W1 h), one hidden layer as wide as h, 128-d output (Sec. 4.2, Fig. 8);
         # batch norm after W1 and on the output (scale only) as in the authors' released implementation
@@ -41,7 +40,7 @@ class Method(benchmark.Method):
         self.temperature = float(cfg["temperature"])
 
     def settings(self):
-        return {"augmentations": family_summary(self.augmentations)}
+        return {"augmentations": self.augment.summary}
 
     def training_step(self, batch):
         x = batch["ecg"]

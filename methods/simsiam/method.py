@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import benchmark
-from benchmark.augment import Compose, family_summary
+from benchmark.augment import Compose
 
 
 def negative_cosine(p, z):
@@ -38,8 +38,7 @@ class Method(benchmark.Method):
         super().__init__(encoder, cfg)
         # the augmentation family (`etp`: the ETP paper's protocol for its baselines; `simclr`: the BYOL/SimCLR
         # family SimSiam itself uses, Sec. 3, as ECG analogues), or a list; see README.md
-        self.augmentations = cfg["augmentations"]
-        self.augment = Compose.from_config(self.augmentations, cfg["sampling_rate"])
+        self.augment = Compose.from_config(cfg["augmentations"], cfg["sampling_rate"])
         self.fix_pred_lr = bool(cfg.get("fix_pred_lr", False))
         d, bottleneck = cfg["proj_dim"], cfg["pred_hidden_dim"]
         self.projector = projection_mlp(encoder.out_dim, d, cfg["proj_layers"])
@@ -49,7 +48,7 @@ class Method(benchmark.Method):
                                        nn.ReLU(inplace=True), nn.Linear(bottleneck, d))
 
     def settings(self):
-        return {"augmentations": family_summary(self.augmentations)}
+        return {"augmentations": self.augment.summary}
 
     def param_groups(self):
         """Sec. 4.2 / the authors' --fix-pred-lr: the predictor keeps the base learning rate while the

@@ -13,7 +13,7 @@ sys.path.insert(0, str(REPO))
 
 from benchmark import data as bdata, leaderboard, paths, provenance  # noqa: E402
 from benchmark.evaluate import plots  # noqa: E402
-from benchmark.config import check_references, check_removed_keys, config_hash  # noqa: E402
+from benchmark.config import check_references, check_removed_keys, config_hash, result_settings  # noqa: E402
 from benchmark.errors import BenchmarkError  # noqa: E402
 from benchmark.io import write_json  # noqa: E402
 from benchmark.method import selected  # noqa: E402
@@ -63,10 +63,10 @@ os.environ.setdefault("BENCHMARK_INVOCATION", shlex.join(["snakemake", *sys.argv
 
 def hash_of(*keys, method=None):
     """Parameter hash of the config parts a step depends on: a change re-runs exactly what it affects.
-    pretrain.threads is left out: it changes the speed, not the result."""
+    The pretrain keys that change only the speed (threads, check_every) are left out."""
     parts = {k: config[k] for k in keys}
     if "pretrain" in parts:
-        parts["pretrain"] = {k: v for k, v in parts["pretrain"].items() if k not in ("threads", "check_every")}
+        parts["pretrain"] = result_settings(parts["pretrain"])
     if method:
         parts["method"] = METHODS[method].config
     return config_hash(parts)
