@@ -7,7 +7,7 @@ import numpy as np
 from scipy.signal import resample_poly
 from benchmark.errors import BenchmarkError
 
-NORMALISATIONS = ("minmax", "zscore", "none")
+NORMALISATIONS = ("minmax", "zscore", "lead_range", "none")
 
 
 def resample(x: np.ndarray, fs_in: float, fs_out: float) -> np.ndarray:
@@ -24,6 +24,7 @@ def normalise(x: np.ndarray, mode: str, eps: float = 1e-6) -> np.ndarray:
     minmax: per-record min-max to [0, 1] over all leads, as in the MERL/ETP code lineage (the relative
             amplitudes of the leads are kept, which the lead-axis morphology relies on);
     zscore: per-lead zero mean, unit variance;
+    lead_range: per-lead min-max to [-1, 1] (HuBERT-ECG's `scaling`; a method's declared input, benchmark.inputs);
     none:   keep millivolts.
     """
     x = np.asarray(x, dtype=np.float32)
@@ -33,6 +34,9 @@ def normalise(x: np.ndarray, mode: str, eps: float = 1e-6) -> np.ndarray:
         return (x - lo) / np.maximum(hi - lo, eps)
     if mode == "zscore":
         return (x - x.mean(axis=-1, keepdims=True)) / np.maximum(x.std(axis=-1, keepdims=True), eps)
+    if mode == "lead_range":
+        lo, hi = x.min(axis=-1, keepdims=True), x.max(axis=-1, keepdims=True)
+        return 2 * (x - lo) / np.maximum(hi - lo, eps) - 1
     if mode == "none":
         return x
-    raise BenchmarkError(f"unknown normalisation {mode!r}; choose one of {NORMALISATIONS} (config key data.normalisation)")
+    raise BenchmarkError(f"unknown normalisation {mode!r}; choose one of {NORMALISATIONS} (config key data.normalisation, or a method's input.normalisation)")
