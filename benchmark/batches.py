@@ -18,12 +18,14 @@ _DONE = object()
 
 
 class BatchReader:
-    """Iterate over `batches` (arrays of positions into `rows`) as dicts of device tensors: "ecg" (B, 12, T),
-    "patient" (B,) and, when `text` is given, "text_emb" (B, D). `depth` batches are read ahead."""
+    """Iterate over `batches` (arrays of positions into `rows`) as dicts of device tensors: "ecg" (B, leads, T),
+    "patient" (B,) and, when `text` is given, "text_emb" (B, D). `depth` batches are read ahead. `adapt`
+    (benchmark.inputs.InputAdapter) turns stored signals into the method's input, in the reading thread."""
 
     def __init__(self, signals: np.ndarray, rows: np.ndarray, patients: torch.Tensor, batches: list[np.ndarray],
-                 device: torch.device, text: np.ndarray | None = None, depth: int = 2):
+                 device: torch.device, text: np.ndarray | None = None, depth: int = 2, adapt=None):
         self.signals, self.rows, self.patients, self.text = signals, rows, patients, text
+        self.adapt = adapt or (lambda x: x)
         self.batches, self.device = batches, device
         self.pin = device.type == "cuda"
         self.wait_seconds = 0.0
@@ -34,7 +36,8 @@ class BatchReader:
 
     def _host_batch(self, pos: np.ndarray) -> dict:
         rows = self.rows[pos]
-        out = {"ecg": torch.from_numpy(np.ascontiguousarray(self.signals[rows])), "patient": self.patients[rows]}
+        out = {"ecg": torch.from_numpy(np.ascontiguousarray(self.adapt(self.signals[rows]))),
+               "patient": self.patients[rows]}
         if self.text is not None:
             out["text_emb"] = torch.from_numpy(np.ascontiguousarray(self.text[rows]))
         return {k: v.pin_memory() for k, v in out.items()} if self.pin else out

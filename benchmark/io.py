@@ -48,6 +48,15 @@ def _finite(o):
     return o
 
 
+def write_npz(path: str | os.PathLike, **arrays) -> None:
+    """Arrays to an .npz file, atomically (np.savez on a path would append .npz to the temporary name)."""
+    import numpy as np
+
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+
+
 def read_json(path: str | os.PathLike):
     path = Path(path)
     try:

@@ -83,17 +83,29 @@ def _n_train(results: dict, task: str, fraction: float) -> str:
     return "?"
 
 
+def _external(runs: list[dict]) -> str | None:
+    """What a published checkpoint's rows were pre-trained on (None: pre-trained, or initialised, here)."""
+    found = next((r["provenance"].get("pretrain_external") for r in runs if r["provenance"].get("pretrain_external")),
+                 None)
+    return found["pretrained_on"] if found else None
+
+
 def _steps(runs: list[dict]) -> str:
+    if _external(runs):
+        return "external"
     steps = sorted({r["provenance"].get("pretrain_steps") for r in runs}, key=lambda s: (s is None, s))
     return "/".join("?" if s is None else str(s) for s in steps)
 
 
 # ------------------------------------------------------------------------------------------------ results
-def expected(config: dict, methods: list[str], zero_shot: list[str]) -> set[tuple[str, str, str, int]]:
-    """(kind, method, task, seed) of every metrics file the preset's DAG produces."""
+def expected(config: dict, methods: list[str], zero_shot: list[str],
+             seeds: dict[str, list[int]] | None = None) -> set[tuple[str, str, str, int]]:
+    """(kind, method, task, seed) of every metrics file the preset's DAG produces; `seeds`: each method's seeds
+    (benchmark.method.run_seeds; default: the preset's for every method)."""
     ev = config["evaluation"]
-    return ({("linear", m, t, s) for m in methods for t in ev["linear_tasks"] for s in config["seeds"]}
-            | {("zeroshot", m, t, s) for m in zero_shot for t in ev["zeroshot_tasks"] for s in config["seeds"]})
+    seeds = seeds or {m: config["seeds"] for m in methods}
+    return ({("linear", m, t, s) for m in methods for t in ev["linear_tasks"] for s in seeds[m]}
+            | {("zeroshot", m, t, s) for m in zero_shot for t in ev["zeroshot_tasks"] for s in seeds[m]})
 
 
 def collect(config: dict, wanted) -> dict[tuple[str, str, str], list[dict]]:
@@ -120,16 +132,18 @@ def stale_reasons(result: dict, code: str, method_code: dict[str, str]) -> list[
 
 
 # ------------------------------------------------------------------------------------------------ build
-def build(config: dict, methods: list[str], titles: dict[str, str], zero_shot: list[str]) -> tuple[str, dict]:
-    """The board of a preset: (Markdown, JSON-able dict). `zero_shot`: the methods with an ECG-text space."""
-    wanted = expected(config, methods, zero_shot)
+def build(config: dict, methods: list[str], titles: dict[str, str], zero_shot: list[str],
+          seeds: dict[str, list[int]] | None = None, left_out: dict[str, str] | None = None) -> tuple[str, dict]:
+    """The board of a preset: (Markdown, JSON-able dict). `zero_shot`: the methods with an ECG-text space;
+    `seeds`: each method's seeds (see `expected`); `left_out`: folders this run could not evaluate, and why."""
+    wanted = expected(config, methods, zero_shot, seeds)
     results = collect(config, wanted)
     table1_ref, zs_ref = _paper_tables()
     ev, tasks = config["evaluation"], config["tasks"]
     demo = any(ds["source"] == "synthetic" for ds in config["datasets"].values())
     all_runs = [r for runs in results.values() for r in runs]
     code = provenance.code_fingerprint()
-    method_code = {m: provenance.method_fingerprint(paths.method_folder(m)) for m in methods}
+    method_code = {m: provenance.method_fingerprint(paths.method_folder(m, paths.methods_dir(config))) for m in methods}
 
     stale = {}
     for (kind, m, t), runs in results.items():
@@ -140,11 +154,15 @@ def build(config: dict, methods: list[str], titles: dict[str, str], zero_shot: l
     have = {(k, m, t, r["seed"]) for (k, m, t), runs in results.items() for r in runs}
     missing = sorted(wanted - have)
 
+    external = {m: _external([r for (_, mm, _), runs in results.items() if mm == m for r in runs]) for m in methods}
+    external = {m: on for m, on in external.items() if on}
+
     def title(kind, m, t=None) -> str:
         bad = any(key[:2] == (kind, m) and (t is None or key[2] == t) for key in stale)
-        return titles.get(m, m) + (f" {STALE}" if bad else "")
+        return titles.get(m, m) + (" (external checkpoint)" if m in external else "") + (f" {STALE}" if bad else "")
 
-    machine: dict = {"preset": config["preset"], "linear": [], "zeroshot": []}
+    machine: dict = {"preset": config["preset"], "linear": [], "zeroshot": [], "external": external,
+                     "left_out": dict(left_out or {})}
 
     stats = {t: read_json(paths.stats(config, t)) for t in sorted(set(ev["linear_tasks"]) | set(ev["zeroshot_tasks"]))
              if paths.stats(config, t).exists()}
@@ -172,7 +190,7 @@ def build(config: dict, methods: list[str], titles: dict[str, str], zero_shot: l
                                    "f1": r["metrics"]["f1"],
                                    "fractions": {f: {"auc": v["auc"], "f1": v["f1"]}
                                                  for f, v in r["metrics"].get("fractions", {}).items()},
-                                   "steps": r["provenance"].get("pretrain_steps"),
+                                   "steps": r["provenance"].get("pretrain_steps"), "external": m in external,
                                    "stale": (("linear", m, t, r["seed"]) in stale)} for r in runs]
             pt = tasks[t]["paper_table"]
             if pt:
@@ -184,7 +202,7 @@ def build(config: dict, methods: list[str], titles: dict[str, str], zero_shot: l
     sections = ["## Table 1: linear evaluation (frozen encoder, logistic regression, 100% of the training labels; "
                 f"macro AUC and macro F1, %, [{level} CI])",
                 f"Records (train/val/test): {counts or '(no results)'}. Steps: the method's pre-training optimiser "
-                f"steps. {legend}",
+                f"steps. {legend}" + (f" {_external_note(external, titles, config)}" if external else ""),
                 tabulate(rows, headers, tablefmt="github", disable_numparse=True) if rows else "_no linear results yet_"]
 
     # ---- Table 1b: label efficiency (linear AUC at each fraction of the training labels)
@@ -231,7 +249,7 @@ def build(config: dict, methods: list[str], titles: dict[str, str], zero_shot: l
                 row = [cls, title("zeroshot", m, t), _steps(runs)] + [_marked([v[k] for v in vals], cells.get(k), m)
                                                                         for k in ("auc", "acc", "f1")]
                 machine["zeroshot"] += [{"method": m, "task": t, "class": cls, "seed": r["seed"], **v,
-                                         "steps": r["provenance"].get("pretrain_steps"),
+                                         "steps": r["provenance"].get("pretrain_steps"), "external": m in external,
                                          "stale": (("zeroshot", m, t, r["seed"]) in stale)}
                                         for r, v in zip(runs, vals)]
                 if ref is not None:
@@ -302,6 +320,15 @@ def _demo_summary(config: dict, results: dict, titles: dict[str, str], stats: di
             f"not on every task: {names([m for m in trained if m not in above])}.")
 
 
+def _external_note(external: dict[str, str], titles: dict[str, str], config: dict) -> str:
+    """Why an external row is not a same-budget comparison with the rows pre-trained here."""
+    rows = "; ".join(f"{titles.get(m, m)}: {on}" for m, on in external.items())
+    return (f"*External checkpoint* rows are published models evaluated as released, with their own architecture, "
+            f"input and pre-training data ({rows}), not the train split of `{config['pretrain']['dataset']}` the other "
+            "rows were pre-trained on: they are not a same-budget comparison (their pre-training data may even "
+            "overlap this table's test records).")
+
+
 def _settings_lines(runs: list[dict], titles: dict[str, str]) -> list[str]:
     """One line per method choice recorded by the runs (Method.settings, e.g. the augmentation family), naming
     the rows that used each value."""
@@ -368,6 +395,13 @@ def _header(config: dict, runs: list[dict], demo: bool, methods: list[str], titl
               f"- Pre-training text: {text_line}; training split only",
               *[f"- {m['summary']}" for m in metas.values() if m.get("summary")],
               *_settings_lines(runs, titles),
+              *([f"- External checkpoints (published weights evaluated as released, pre-trained elsewhere on other "
+                 f"data; not a same-budget comparison): " + "; ".join(
+                     f"{titles.get(m, m)}, pre-trained on {on}" for m, on in machine["external"].items())]
+                if machine["external"] else []),
+              *([f"- Left out of this run: " + "; ".join(
+                  f"methods/{m}: {why}" for m, why in machine["left_out"].items())]
+                if machine["left_out"] else []),
               f"- Seeds: {config['seeds']} (mean ± sample std when more than one); methods: {', '.join(method_order(methods))}",
               f"- Hardware (pre-training): {', '.join(devices)}",
               "- Linear probe: logistic regression on standardised frozen features, C chosen by macro AUC on the whole "
@@ -381,13 +415,24 @@ def _header(config: dict, runs: list[dict], demo: bool, methods: list[str], titl
     return "\n".join(lines)
 
 
-def write(config: dict, methods: list[str], titles: dict[str, str], zero_shot: list[str]) -> Path:
-    md, machine = build(config, methods, titles, zero_shot)
+def write(config: dict, methods: list[str], titles: dict[str, str], zero_shot: list[str],
+          seeds: dict[str, list[int]] | None = None, left_out: dict[str, str] | None = None) -> Path:
+    md, machine = build(config, methods, titles, zero_shot, seeds, left_out)
     out = paths.leaderboard(config)
     with atomic_path(out) as tmp:
         tmp.write_text(md)
     write_json(out.with_suffix(".json"), machine)
     return out
+
+
+def write_preset(config: dict) -> Path:
+    """The board of a preset's selected methods (benchmark.method.selection), with the folders left out named."""
+    from benchmark.method import run_seeds, selection
+
+    specs, left_out = selection(config)
+    return write(config, list(specs), {n: s.title for n, s in specs.items()},
+                 [n for n, s in specs.items() if s.cls.zero_shot], {n: run_seeds(config, s) for n, s in specs.items()},
+                 left_out)
 
 
 # ------------------------------------------------------------------------------------------------ publish
@@ -428,7 +473,7 @@ def publish_problems(board: dict, config: dict) -> list[str]:
     problems = run_problems(board)
     code = board.get("code", {})
     # a method folder removed since the run fingerprints as empty: it differs, as it should
-    now_methods = {m: provenance.method_fingerprint(paths.METHODS_DIR / m) for m in code.get("methods", {})}
+    now_methods = {m: provenance.method_fingerprint(paths.methods_dir(config) / m) for m in code.get("methods", {})}
     if (code.get("fingerprint") != provenance.code_fingerprint()
             or code.get("rendering") != provenance.rendering_fingerprint()
             or now_methods != code.get("methods")):

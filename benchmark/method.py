@@ -5,6 +5,11 @@ A method is a folder methods/<name>/ with
   config.yaml   its optimiser, schedule and hyper-parameters (validated by workflow/schemas/method.schema.yaml)
   README.md     the paper, how it was adapted to 12-lead ECG, every deviation
 Dropping such a folder in is all it takes to appear on the leaderboard.
+
+A folder may also bring a published checkpoint instead of being pre-trained here (`trains: false` and
+`weights:` in config.yaml, benchmark.weights), its own encoder (`build_encoder`), the input that encoder
+expects (`input:`, benchmark.inputs) and how a batch becomes one feature vector (`features`). Such a row is
+marked external on the leaderboard: it was pre-trained elsewhere, on other data.
 """
 from __future__ import annotations
 
@@ -18,7 +23,9 @@ from torch import nn
 
 from benchmark.config import REPO_ROOT, read_yaml, validate
 from benchmark.errors import ConfigError
-from benchmark.paths import METHODS_DIR
+from benchmark.io import stable_hash
+from benchmark.paths import METHODS_DIR, methods_dir
+from benchmark.weights import unavailable
 
 METHOD_SCHEMA = REPO_ROOT / "workflow" / "schemas" / "method.schema.yaml"
 
@@ -26,10 +33,13 @@ METHOD_SCHEMA = REPO_ROOT / "workflow" / "schemas" / "method.schema.yaml"
 class Method(nn.Module):
     """Base class. Subclasses set `title`, `paper` and implement `training_step`.
 
-    `encoder` is the shared ResNet18-1D ((B, 12, T) -> (B, 512), `encoder.feature_map` -> (B, 512, T/16)).
-    `cfg` is the `params` section of the method's config.yaml plus run facts the loop adds: `text_dim`
-    (when `needs_text`), `sampling_rate`, `epochs` and `steps_per_epoch`.
-    Everything else (optimiser, epochs, batching, device, AMP, checkpoints, export) belongs to the loop.
+    `encoder` is what `build_encoder` returns: by default the shared ResNet18-1D ((B, 12, T) -> (B, 512),
+    `encoder.feature_map` -> (B, 512, T/16)). `cfg` is the `params` section of the method's config.yaml plus run
+    facts the loop adds: the input the method sees (`sampling_rate`, `n_samples`, `leads`: the store's, or the
+    folder's `input:` declaration), `epochs`, `steps_per_epoch`, `text_dim` (when `needs_text`) and, for a folder
+    with `weights:`, `weights` (file name -> local path of each checked file).
+    Everything else (optimiser, epochs, batching, device, AMP, checkpoints, export, input adaptation) belongs to
+    the benchmark.
     """
 
     title: str = ""
@@ -41,6 +51,32 @@ class Method(nn.Module):
         super().__init__()
         self.encoder = encoder
         self.cfg = dict(cfg)
+
+    @classmethod
+    def build_encoder(cls, cfg: dict) -> nn.Module:
+        """The network this method trains or evaluates. Default: the shared ResNet18-1D over the input's leads.
+        A folder that brings another architecture (e.g. a Hugging Face model) overrides this."""
+        from benchmark.encoders import ResNet18_1D
+
+        return ResNet18_1D(in_leads=len(cfg["leads"]))
+
+    @property
+    def feature_dim(self) -> int:
+        """Size of the vectors `features` returns (checked after every extraction)."""
+        return int(self.encoder.out_dim)
+
+    def features(self, ecg: torch.Tensor) -> torch.Tensor:
+        """(B, leads, T) in the method's input -> (B, feature_dim): what the linear probe sees. Default: the
+        encoder's pooled output."""
+        return self.encoder(ecg)
+
+    def checkpoint_target(self) -> nn.Module:
+        """The module a published checkpoint (config.yaml `weights:`) is loaded into, strictly. Default: the encoder."""
+        return self.encoder
+
+    def map_checkpoint_keys(self, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Rename a published checkpoint's keys beyond what config.yaml `weights.keys` can say (runs after it)."""
+        return state
 
     def training_step(self, batch: dict) -> torch.Tensor | dict[str, torch.Tensor]:
         """batch["ecg"] (B, 12, T) float, batch["patient"] (B,) long, batch["text_emb"] (B, D) if needs_text.
@@ -81,9 +117,25 @@ class MethodSpec:
     def title(self) -> str:
         return self.cls.title or self.name
 
+    @property
+    def external(self) -> bool:
+        """Evaluated from a published checkpoint (config.yaml `weights:`), not pre-trained here."""
+        return bool(self.config.get("weights"))
+
+    @property
+    def pretrained_on(self) -> str | None:
+        return self.config["weights"]["pretrained_on"] if self.external else None
+
+
+def run_seeds(config: dict, spec: MethodSpec) -> list[int]:
+    """The seeds a method runs with: the preset's, or only the first for a published checkpoint (its weights do
+    not depend on our seed, and its evaluation is deterministic: more seeds would repeat one number)."""
+    return config["seeds"][:1] if spec.external else list(config["seeds"])
+
 
 def _load_class(name: str, folder: Path) -> type:
-    module_name = f"benchmark_methods.{name}"
+    # one module per folder (two folders of the same name, e.g. a test's copy, never share a module)
+    module_name = f"benchmark_methods.{name}_{stable_hash(str(folder.resolve()), 8)}"
     if module_name in sys.modules:
         module = sys.modules[module_name]
     else:
@@ -110,6 +162,9 @@ def load_method(folder: str | Path) -> MethodSpec:
     if not (folder / "config.yaml").is_file():
         raise ConfigError(f"method folder {folder} has no config.yaml; copy methods/etp/config.yaml and adapt it")
     config = validate(read_yaml(folder / "config.yaml"), METHOD_SCHEMA, f"{folder}/config.yaml")
+    if config.get("weights") and config["trains"]:
+        raise ConfigError(f"{folder}/config.yaml names weights: but trains: true; a published checkpoint is "
+                          "evaluated as released: set trains: false")
     return MethodSpec(name, folder, config, _load_class(name, folder))
 
 
@@ -119,14 +174,41 @@ def discover(methods_dir: str | Path = METHODS_DIR) -> dict[str, MethodSpec]:
     return {f.name: load_method(f) for f in folders}
 
 
-def selected(config: dict, methods_dir: str | Path = METHODS_DIR) -> dict[str, MethodSpec]:
-    """The methods a preset runs: `methods: all`, or a list that must name existing folders."""
-    wanted = config.get("methods", "all")
+def selection(config: dict) -> tuple[dict[str, MethodSpec], dict[str, str]]:
+    """(the methods a preset runs, {folder: why} of those left out). `methods: all` runs every folder whose
+    checkpoint this machine can get (benchmark.weights.unavailable) and leaves the others out, saying why; a
+    list must name existing folders that can run."""
+    root, wanted = methods_dir(config), config.get("methods", "all")
     if wanted == "all":
-        return discover(methods_dir)
-    available = sorted(p.name for p in Path(methods_dir).iterdir() if p.is_dir() and p.name[0] not in "._")
-    unknown = [m for m in wanted if m not in available]
-    if unknown:
-        raise ConfigError(f"config key `methods` names {unknown}, which have no folder under {methods_dir}; "
-                          f"available: {available}")
-    return {m: load_method(Path(methods_dir) / m) for m in wanted}
+        specs = discover(root)
+    else:
+        available = sorted(p.name for p in root.iterdir() if p.is_dir() and p.name[0] not in "._")
+        unknown = [m for m in wanted if m not in available]
+        if unknown:
+            raise ConfigError(f"config key `methods` names {unknown}, which have no folder under {root}; "
+                              f"available: {available}")
+        specs = {m: load_method(root / m) for m in wanted}
+    left_out = {m: why for m, s in specs.items() if (why := unavailable(config, s))}
+    if left_out and wanted != "all":
+        m = next(iter(left_out))
+        raise ConfigError(f"config key `methods` names {m}, which cannot run on this machine: {left_out[m]}")
+    return {m: s for m, s in specs.items() if m not in left_out}, left_out
+
+
+def selected(config: dict) -> dict[str, MethodSpec]:
+    """The methods a preset runs (see `selection`)."""
+    return selection(config)[0]
+
+
+def describe(config: dict | None = None) -> list[str]:
+    """One line per method folder (`python -m benchmark methods`): name, title, paper, flags; with a preset,
+    why a folder would be left out of it."""
+    lines = []
+    for name, spec in discover(methods_dir(config or {})).items():
+        flags = [f for f, on in (("text", spec.cls.needs_text), ("zero-shot", spec.cls.zero_shot),
+                                 ("untrained", not spec.config["trains"]),
+                                 (f"external: pre-trained on {spec.pretrained_on}", spec.external)) if on]
+        why = unavailable(config, spec) if config else None
+        lines.append(f"{name:14s} {spec.title:18s} {spec.cls.paper}  [{', '.join(flags)}]"
+                     + (f"\n{'':14s} left out here: {why}" if why else ""))
+    return lines

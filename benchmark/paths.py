@@ -18,6 +18,11 @@ def leaderboard(config: dict) -> Path:
     return results(config) / "leaderboard.md"
 
 
+def methods_dir(config: dict) -> Path:
+    """Where a preset's method folders are: its `methods_dir`, else methods/ of this repository."""
+    return Path(config.get("methods_dir") or METHODS_DIR)
+
+
 def method_folder(name: str, methods_dir: str | Path = METHODS_DIR) -> Path:
     from benchmark.errors import ConfigError
 
@@ -38,6 +43,11 @@ def report_embeddings(config: dict) -> Path:
 
 def text_cache(config: dict) -> Path:
     return Path(config["cache_dir"]) / "text"
+
+
+def weights_cache(config: dict) -> Path:
+    """Published checkpoints fetched by the workflow (benchmark.weights), shared by presets."""
+    return Path(config["cache_dir"]) / "weights"
 
 
 def pretrain_dir(config: dict, method: str, seed: int) -> Path:

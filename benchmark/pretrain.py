@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import math
 import os
-import pickle
-import re
 import time
 from pathlib import Path
 
@@ -25,12 +23,13 @@ import torch
 from safetensors.torch import save_file
 from tqdm import tqdm
 
-from benchmark import paths, provenance, runtime
+from benchmark import paths, provenance, runtime, weights
 from benchmark.batches import BatchReader
+from benchmark.checkpoints import load_published, torch_load
 from benchmark.config import config_hash, result_settings
 from benchmark.data.store import load_store
-from benchmark.encoders import ResNet18_1D
 from benchmark.errors import BenchmarkError, TrainingDiverged
+from benchmark.inputs import InputAdapter, InputSpec
 from benchmark.io import atomic_path, write_json
 from benchmark.method import MethodSpec
 from benchmark.optim import build_optimizer, build_schedule
@@ -38,13 +37,20 @@ from benchmark.optim import build_optimizer, build_schedule
 CHECKPOINT = "checkpoint.pt"
 
 
-def build_method(spec: MethodSpec, text_dim: int | None, sampling_rate: int, n_samples: int, epochs: int = 0,
+def build_method(spec: MethodSpec, config: dict, stored: InputSpec, text_dim: int | None = None, epochs: int = 0,
                  steps_per_epoch: int = 0):
-    cfg = dict(spec.config["params"], sampling_rate=sampling_rate, n_samples=n_samples, epochs=epochs,
-               steps_per_epoch=steps_per_epoch)
+    """A folder's method for signals stored as `stored`: its encoder (`build_encoder`) and heads, built for the input
+    it declares (config.yaml `input:`, benchmark.inputs; `method.input_spec`). Not trained, not loaded."""
+    target = stored.declared(spec.config.get("input"), f"{spec.folder}/config.yaml")
+    cfg = dict(spec.config["params"], sampling_rate=target.sampling_rate, n_samples=target.n_samples,
+               leads=list(target.leads), epochs=epochs, steps_per_epoch=steps_per_epoch)
     if spec.cls.needs_text:
         cfg["text_dim"] = text_dim
-    return spec.cls(ResNet18_1D(), cfg)
+    if spec.external:
+        cfg["weights"] = {name: str(path) for name, path in weights.files(config, spec).items()}
+    method = spec.cls(spec.cls.build_encoder(cfg), cfg)
+    method.input_spec = target
+    return method
 
 
 def epoch_batches(n: int, batch_size: int, seed: int, epoch: int) -> list[np.ndarray]:
@@ -105,18 +111,8 @@ def save_checkpoint(path: Path, state: dict, device: torch.device) -> None:
 
 def load_checkpoint(path: Path) -> dict:
     """Read a checkpoint written by save_checkpoint onto the CPU, refusing anything but plain data."""
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
-        found = re.search(r"GLOBAL (\S+)", str(e))  # torch names the first object it would have had to import
-        what = f"a reference to {found.group(1)}" if found else "objects other than tensors and plain data"
-        raise BenchmarkError(
-            f"refusing to load the checkpoint {path}: it holds {what}, which this benchmark never writes, so the "
-            "file was altered or comes from elsewhere. It was not unpickled. Delete it to restart this "
-            "pre-training from scratch") from None
-    except (RuntimeError, EOFError, OSError) as e:
-        raise BenchmarkError(f"cannot read the checkpoint {path} ({type(e).__name__}: {str(e)[:160]}); "
-                             "delete it to restart this pre-training from scratch") from None
+    return torch_load(path, "the checkpoint", "Delete it to restart this pre-training from scratch (this benchmark "
+                                              "never writes such objects: the file was altered or comes from elsewhere)")
 
 
 def restore_rng(ckpt: dict, device: torch.device) -> None:
@@ -163,9 +159,13 @@ def pretrain(config: dict, spec: MethodSpec, seed: int, out_dir: str | Path, thr
     if epochs and len(idx) < 2:
         raise BenchmarkError(f"{spec.name}: the pre-training split has {len(idx)} usable records; need at least 2")
     steps_per_epoch = len(epoch_batches(len(idx), batch_size, seed, 0)) if epochs else 0
-    n_samples = int(store.signals.shape[-1])
-    method = build_method(spec, text.shape[1] if text is not None else None, store.meta["sampling_rate"], n_samples,
-                          epochs, steps_per_epoch).to(device)
+    stored = InputSpec.of_store(store.meta, store.signals.shape[-1])
+    method = build_method(spec, config, stored, text.shape[1] if text is not None else None, epochs, steps_per_epoch)
+    # a published checkpoint (config.yaml `weights:`): checked against its SHA-256, its keys mapped, loaded strictly
+    external = {"pretrained_on": spec.pretrained_on, "files": load_published(method, spec, config)} \
+        if spec.external else None
+    method.to(device)
+    adapt = InputAdapter(stored, method.input_spec)
     compiled = bool(config["pretrain"].get("compile") and epochs)
     if compiled:
         # in place, on the blocks both forward() and feature_map() run through; state_dict keys (and so
@@ -190,7 +190,7 @@ def pretrain(config: dict, spec: MethodSpec, seed: int, out_dir: str | Path, thr
         method.train()
         t_epoch = time.perf_counter()
         batches = BatchReader(store.signals, idx, patients, epoch_batches(len(idx), batch_size, seed, epoch), device,
-                              text)
+                              text, adapt=adapt)
         bar = tqdm(batches, desc=f"{spec.name} s{seed} epoch {epoch + 1}/{epochs}", mininterval=2.0, leave=False)
         # losses are summed on the device and read every `check_every` steps and at the epoch's end: no host
         # synchronisation per step (the GPU runs ahead); a non-finite loss is reported with its step range
@@ -235,11 +235,13 @@ def pretrain(config: dict, spec: MethodSpec, seed: int, out_dir: str | Path, thr
     with atomic_path(out_dir / "model.safetensors") as tmp:
         save_file({k: v.contiguous() for k, v in method.state_dict().items()}, str(tmp))
     info = {"method": spec.name, "title": spec.title, "seed": seed, "epochs": epochs, "batch_size": batch_size,
-            "steps_per_epoch": steps_per_epoch, "steps": epochs * steps_per_epoch, "n_train_records": int(len(idx)),
+            "steps_per_epoch": steps_per_epoch, "steps": epochs * steps_per_epoch,
+            "n_train_records": None if external else int(len(idx)), "external": external,
+            "input": method.input_spec.describe(), "feature_dim": method.feature_dim,
             "settings": method.settings(),
             "text_model": config["pretrain"]["text_model"] if text is not None else None,
             "text_dim": int(text.shape[1]) if text is not None else None,
-            "sampling_rate": store.meta["sampling_rate"], "n_samples": n_samples,
+            "sampling_rate": store.meta["sampling_rate"], "n_samples": stored.n_samples,
             "device": runtime.device_name(device), "amp": use_amp, "threads": torch.get_num_threads(),
             "compiled": compiled,
             "peak_gpu_memory_gib": (round(torch.cuda.max_memory_allocated(device) / 2 ** 30, 2)

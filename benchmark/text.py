@@ -94,3 +94,22 @@ def embed_texts(model: str, texts: list[str], cache_dir: str | Path, device: str
         with open(tmp, "wb") as f:
             np.save(f, emb)
     return emb
+
+
+def embed_reports(config: dict, out: str | Path, threads: int | None = None) -> None:
+    """The frozen text model over the pre-training dataset's reports, once: only the train split's reports are
+    ever read (no val/test text); the other rows stay zero."""
+    from benchmark import paths, runtime
+    from benchmark.data.store import load_store
+
+    runtime.setup(threads)
+    store = load_store(paths.dataset_dir(config, config["pretrain"]["dataset"]))
+    train = store.indices("train")
+    reports = store.records["report"].iloc[train].tolist()
+    emb_train = embed_texts(config["pretrain"]["text_model"], reports, paths.text_cache(config),
+                            device=str(runtime.pick_device(config["device"])))
+    emb = np.zeros((len(store), emb_train.shape[1]), np.float32)
+    emb[train] = emb_train
+    with atomic_path(out) as tmp:
+        with open(tmp, "wb") as f:
+            np.save(f, emb)

@@ -42,6 +42,7 @@ from benchmark.config import load_config  # noqa: E402
 from benchmark.data.store import CHUNK, StoreWriter, load_store  # noqa: E402
 from benchmark.evaluate.encode import embed  # noqa: E402
 from benchmark.method import discover  # noqa: E402
+from benchmark.inputs import InputSpec  # noqa: E402
 from benchmark.pretrain import build_method, pretrain  # noqa: E402
 
 # The paper preset pre-trains on PTB-XL folds 1-8 (17,441 records, docs/data.md) for 50 epochs at batch 128,
@@ -117,7 +118,7 @@ def etp_flops(config: dict, spec, batch: int, n_samples: int, device: torch.devi
     """FLOPs of one ETP optimiser step's forward and backward at the bench shape (counted, not timed)."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    method = build_method(spec, TEXT_DIM, config["data"]["sampling_rate"], n_samples, 1, 1).to(device)
+    method = build_method(spec, config, InputSpec(config["data"]["sampling_rate"], n_samples), TEXT_DIM, 1, 1).to(device)
     b = {"ecg": torch.rand(batch, 12, n_samples, device=device),
          "patient": torch.arange(batch, device=device), "text_emb": torch.randn(batch, TEXT_DIM, device=device)}
     with FlopCounterMode(display=False) as counter:

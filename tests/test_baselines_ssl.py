@@ -14,6 +14,7 @@ from torch import nn
 from benchmark.losses import nt_xent
 from benchmark.method import METHODS_DIR, load_method
 from benchmark.optim import build_optimizer
+from benchmark.inputs import InputSpec
 from benchmark.pretrain import build_method
 
 SSL = ["simclr", "byol", "simsiam", "cpc"]
@@ -32,7 +33,7 @@ def make(name: str, epochs: int = 1, steps_per_epoch: int = 10, **params):
     spec = load_method(METHODS_DIR / name)
     spec = dataclasses.replace(spec, config=dict(spec.config, params=dict(spec.config["params"], **params)))
     torch.manual_seed(0)
-    return spec, build_method(spec, None, sampling_rate=100, n_samples=1000, epochs=epochs, steps_per_epoch=steps_per_epoch)
+    return spec, build_method(spec, {}, InputSpec(100, 1000), epochs=epochs, steps_per_epoch=steps_per_epoch)
 
 
 def ecg_batch(b: int = 8, t: int = 256) -> torch.Tensor:

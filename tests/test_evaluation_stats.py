@@ -121,7 +121,7 @@ def test_compare_averages_seeds_and_draws_and_marks_the_planted_structure(tmp_pa
     preds = {(m, s): {"scores_f1_d0": informative(n), "scores_f0.5_d0": informative(n), "scores_f0.5_d1": informative(n)}
              for m, n in methods.items() for s in (0, 1)}
     _write_predictions(cfg, "linear", "t", preds, y)
-    out = compare_linear(cfg, "t", list(methods))
+    out = compare_linear(cfg, "t", {m: [0, 1] for m in methods})
     cell = out["1"]["auc"]
     expected = np.mean([np.mean([roc_auc_score(y == c, preds[("etp", s)]["scores_f1_d0"][:, c]) for c in range(3)])
                         for s in (0, 1)])
@@ -139,13 +139,13 @@ def test_compare_averages_seeds_and_draws_and_marks_the_planted_structure(tmp_pa
 
     zs = {(m, s): {"scores": preds[(m, s)]["scores_f1_d0"]} for m in ("random_init", "etp") for s in (0, 1)}
     _write_predictions(cfg, "zeroshot", "t", zs, y)
-    z = compare_zeroshot(cfg, "t", ["random_init", "etp"], ["a", "b", "c"])
+    z = compare_zeroshot(cfg, "t", {"random_init": [0, 1], "etp": [0, 1]}, ["a", "b", "c"])
     assert z["average"]["auc"]["best"] == "etp" and z["classes_evaluated"] == 3
     assert z["per_class"]["a"]["auc"]["methods"]["etp"]["vs_random_init"]["distinguishable"]
     # predictions of another test set cannot be paired
     _write_predictions(cfg, "zeroshot", "t", {("etp", 1): {"scores": zs[("etp", 1)]["scores"][:-1]}}, y[:-1])
     with pytest.raises(Exception, match="other test labels"):
-        compare_zeroshot(cfg, "t", ["random_init", "etp"], ["a", "b", "c"])
+        compare_zeroshot(cfg, "t", {"random_init": [0, 1], "etp": [0, 1]}, ["a", "b", "c"])
 
 
 def _task(multi=False, n=400, seed=0):

@@ -38,12 +38,15 @@ def scheduled(dry_run_output: str, rule: str) -> set[tuple[str, ...]]:
     return jobs
 
 
-def methods_of(repo) -> dict[str, bool]:
-    """Method folders of a checkout -> whether they train (config.yaml `trains`, default true)."""
+def methods_of(repo, external: bool = False) -> dict[str, bool]:
+    """Method folders of a checkout -> whether they train (config.yaml `trains`, default true); the folders that
+    bring a published checkpoint (`weights:`) instead, with external=True."""
     out = {}
     for cfg in sorted((repo / "methods").glob("*/config.yaml")):
         if (cfg.parent / "method.py").is_file() and cfg.parent.name[0] not in "._":
-            out[cfg.parent.name] = (yaml.safe_load(cfg.read_text()) or {}).get("trains", True)
+            settings = yaml.safe_load(cfg.read_text()) or {}
+            if bool(settings.get("weights")) == external:
+                out[cfg.parent.name] = settings.get("trains", True)
     return out
 
 
@@ -68,6 +71,9 @@ def test_fresh_clone_schedules_every_pretrain_job(clone, preset):
             assert (f"method={m}", f"seed={s}") in pretrain, f"no pretrain job for {m} seed {s} in {preset}"
     assert scheduled(out, "leaderboard") == {()}
     assert scheduled(out, "prepare_dataset"), "the data are prepared in a fresh clone"
+    # a published checkpoint a fresh clone cannot get is left out with one line saying why, and is no failure
+    for m in methods_of(clone, external=True):
+        assert (f"method={m}", f"seed={seeds[0]}") in pretrain or f"methods/{m} is left out of preset" in out, m
 
 
 def resources(dry_run_output: str, rule: str) -> list[dict[str, str]]:

@@ -92,6 +92,32 @@ def test_demo_summary_says_which_methods_beat_random_init(tmp_path):
     assert "Records (train/val/test): PTB-XL-like 8/2/3; CPSC2018-like 8/2/3" in md
 
 
+def test_external_rows_say_what_they_are_and_left_out_folders_are_named(tmp_path):
+    cfg = _config(tmp_path, seeds=[0, 1])
+    _complete_run(cfg)
+    for t in cfg["evaluation"]["linear_tasks"]:
+        for m in METHODS:
+            _metric(cfg, "linear", m, 1, t, {"auc": 0.85, "f1": 0.5})
+        _metric(cfg, "linear", "merl_resnet18", 0, t, {"auc": 0.95, "f1": 0.6}, steps=0,
+                pretrain_external={"pretrained_on": "MIMIC-IV-ECG", "files": {}})
+    for t in cfg["evaluation"]["zeroshot_tasks"]:
+        for m in METHODS:
+            _metric(cfg, "zeroshot", m, 1, t, _zs(cfg, t))
+    methods = METHODS + ["merl_resnet18"]
+    seeds = {"etp": [0, 1], "random_init": [0, 1], "merl_resnet18": [0]}   # a checkpoint runs one seed
+    md, machine = leaderboard.build(cfg, methods, {**TITLES, "merl_resnet18": "MERL ResNet18"}, ZERO_SHOT, seeds,
+                                    {"hubert_ecg": "no SHA-256 is pinned for model.safetensors"})
+    assert machine["complete"], machine["missing"]
+    row = _cells(md, "| MERL ResNet18")
+    assert row[:3] == ["MERL ResNet18 (external checkpoint)", "external", "95.0"]       # one seed: no ± sd
+    assert machine["external"] == {"merl_resnet18": "MIMIC-IV-ECG"}
+    assert "*External checkpoint* rows are published models evaluated as released" in md
+    assert "not a same-budget comparison" in md and "MERL ResNet18: MIMIC-IV-ECG" in md
+    assert "- Left out of this run: methods/hubert_ecg: no SHA-256 is pinned for model.safetensors" in md.splitlines()
+    assert {r["seed"] for r in machine["linear"] if r["method"] == "merl_resnet18"} == {0}
+    assert all(r["external"] == (r["method"] == "merl_resnet18") for r in machine["linear"])
+
+
 def test_a_row_whose_method_changed_is_marked_stale_and_cannot_be_published(tmp_path):
     cfg = _config(tmp_path)
     _complete_run(cfg)

@@ -104,12 +104,13 @@ def test_losses_compute_in_float32_under_bf16_autocast():
 
 def test_etp_adds_the_ecg_invariance_term_of_eq_6_on_a_hand_case():
     from benchmark.method import METHODS_DIR, load_method
+    from benchmark.inputs import InputSpec
     from benchmark.pretrain import build_method
     spec = load_method(METHODS_DIR / "etp")
     assert spec.config["params"]["ecg_ecg_weight"] == 0.0          # off by default: the paper's L_total
     spec = type(spec)(spec.name, spec.folder, dict(spec.config, params=dict(spec.config["params"], ecg_ecg_weight=0.5)),
                       spec.cls)
-    m = build_method(spec, text_dim=2, sampling_rate=100, n_samples=200)
+    m = build_method(spec, {}, InputSpec(100, 200), text_dim=2)
     e, e_aug = torch.tensor([[1.0, 0.0], [0.0, 1.0]]), torch.tensor([[0.6, 0.8], [0.0, 1.0]])
     views = iter([e, e_aug])                      # embed_ecg(ecg), then embed_ecg(augmented ecg)
     m.embed_ecg = lambda x: next(views)

@@ -464,3 +464,28 @@ def require_complete(dataset: str, ds: dict, listed: int, missing: dict[str, lis
 def summary_line(dataset: str, listed: int, missing: int, bad: int, kept: int) -> str:
     return (f"{dataset}: {listed} records listed, {missing} not on disk (skipped), {bad} bad (skipped), "
             f"{kept} preprocessed")
+
+
+def download_part(config: dict, source: str, part: str, out: Path) -> None:
+    """Download one part of a PhysioNet project (benchmark.data.download: verified, resumable), then write the
+    marker `out` the workflow waits for."""
+    from benchmark.data.download import download_tree, local_copy_hint
+    from benchmark.io import write_json
+
+    remote = PHYSIONET.get(source)
+    if remote is None or part not in remote.parts:
+        raise ConfigError(f"nothing to download for source {source!r} part {part!r}; known: "
+                          + ", ".join(f"{s}: {sorted(r.parts)}" for s, r in PHYSIONET.items()))
+    dl = config["download"]
+    dest = raw_root({**config, remote.config_key: None}, source)
+    base_url = remote.base_url
+    if dl["mirror"]:
+        base_url = dl["mirror"].rstrip("/") + "/" + base_url.removeprefix("https://physionet.org/files/")
+    summary = download_tree(base_url, dest, remote.parts[part], required=remote.required.get(part, ()),
+                            workers=dl["workers"], retries=dl["retries"], backoff=dl["backoff"], timeout=dl["timeout"],
+                            hint=local_copy_hint(remote.config_key, remote.title))
+    write_json(out, {"source": source, "part": part, "title": remote.title, "dest": str(dest),
+                     **summary, "finished": time.strftime("%Y-%m-%d %H:%M:%S")})
+    print(f"{remote.title} [{part}]: {summary['files']} files verified in {dest} "
+          f"({summary['downloaded'] + summary['resumed']} fetched, {summary['present']} already there)",
+          file=sys.stderr)

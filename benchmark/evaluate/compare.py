@@ -4,7 +4,8 @@ For every table cell (linear: AUC and F1 at each label fraction; zero-shot: each
 ACC and F1) it reads the saved test scores of every method and seed, and on the task's shared bootstrap
 resamples (benchmark.evaluate.stats) computes each method's metric (draws of a fraction averaged, seeds drawn
 with replacement and averaged), its percentile CI, and paired tests against random init and against the best
-row (the highest point estimate). Point estimates are the plain means over seeds (and draws).
+row (the highest point estimate). Point estimates are the plain means over seeds (and draws). A method's seeds
+are its own (`seeds`: method -> seeds; a published checkpoint has one, benchmark.method.run_seeds).
 """
 from __future__ import annotations
 
@@ -32,12 +33,12 @@ def resamples(config: dict, task: str, y1h: np.ndarray) -> tuple[np.ndarray, int
     return bootstrap_resamples(len(y1h), b["resamples"], task_seed(b["seed"], task), y1h)
 
 
-def load_predictions(config: dict, kind: str, task: str, methods: list[str]) -> tuple[np.ndarray, dict]:
+def load_predictions(config: dict, kind: str, task: str, seeds: dict[str, list[int]]) -> tuple[np.ndarray, dict]:
     """The test labels (checked identical in every file: the comparisons are paired) and each (method, seed)'s
     saved scores."""
     preds, y = {}, None
-    for m in methods:
-        for s in config["seeds"]:
+    for m, method_seeds in seeds.items():
+        for s in method_seeds:
             path = paths.predictions(config, kind, m, s, task)
             try:
                 with np.load(path) as f:
@@ -66,40 +67,45 @@ def _cell(values: dict[str, np.ndarray], point: dict[str, float], level: float) 
     return out
 
 
-def compare_linear(config: dict, task: str, methods: list[str]) -> dict:
+def _seed_draws(config: dict, seeds: dict[str, list[int]], resamples: int) -> dict[str, np.ndarray]:
+    """Each method's seed draws per resample (methods with as many seeds share them)."""
+    return {m: seed_draws(len(s), resamples, config["evaluation"]["bootstrap"]["seed"]) for m, s in seeds.items()}
+
+
+def compare_linear(config: dict, task: str, seeds: dict[str, list[int]]) -> dict:
     ev = config["evaluation"]
-    level, seeds = ev["bootstrap"]["level"], config["seeds"]
-    y, preds = load_predictions(config, "linear", task, methods)
+    level, methods = ev["bootstrap"]["level"], list(seeds)
+    y, preds = load_predictions(config, "linear", task, seeds)
     multi = y.ndim == 2
     n_classes = next(iter(preds.values()))["scores_f1_d0"].shape[1]
     W, repaired = resamples(config, task, M.onehot(y, n_classes))
-    draws = seed_draws(len(seeds), len(W), ev["bootstrap"]["seed"])
+    draws = _seed_draws(config, seeds, len(W))
     out = {"resamples_repaired": repaired}
     for fraction in sorted(ev["label_fractions"]):
         keys = [f"scores_f{fraction:g}_d{d}" for d in range(1 if fraction >= 1 else ev["fraction_draws"])]
         values, point = {"auc": {}, "f1": {}}, {"auc": {}, "f1": {}}
         for m in methods:
-            boot = [headline(y, [preds[(m, s)][k] for k in keys], multi, W) for s in seeds]
-            once = [headline(y, [preds[(m, s)][k] for k in keys], multi) for s in seeds]
+            boot = [headline(y, [preds[(m, s)][k] for k in keys], multi, W) for s in seeds[m]]
+            once = [headline(y, [preds[(m, s)][k] for k in keys], multi) for s in seeds[m]]
             for metric in ("auc", "f1"):
-                values[metric][m] = seed_mean(np.stack([b[metric] for b in boot]), draws)
+                values[metric][m] = seed_mean(np.stack([b[metric] for b in boot]), draws[m])
                 point[metric][m] = float(np.mean([o[metric][0] for o in once]))
         out[f"{fraction:g}"] = {metric: _cell(values[metric], point[metric], level) for metric in ("auc", "f1")}
     return out
 
 
-def compare_zeroshot(config: dict, task: str, methods: list[str], classes: list[str]) -> dict:
+def compare_zeroshot(config: dict, task: str, seeds: dict[str, list[int]], classes: list[str]) -> dict:
     ev = config["evaluation"]
-    level, seeds = ev["bootstrap"]["level"], config["seeds"]
-    y, preds = load_predictions(config, "zeroshot", task, methods)
+    level, methods = ev["bootstrap"]["level"], list(seeds)
+    y, preds = load_predictions(config, "zeroshot", task, seeds)
     y1h = M.onehot(y, len(classes))
     W, repaired = resamples(config, task, y1h)
-    draws = seed_draws(len(seeds), len(W), ev["bootstrap"]["seed"])
+    draws = _seed_draws(config, seeds, len(W))
     boot, once = {}, {}
     for m in methods:
-        per_seed = [per_class(y, preds[(m, s)]["scores"], W) for s in seeds]
-        boot[m] = {k: seed_mean(np.stack([p[k] for p in per_seed]), draws) for k in KEYS}          # (B, C)
-        once[m] = {k: np.mean([per_class(y, preds[(m, s)]["scores"])[k] for s in seeds], axis=0) for k in KEYS}
+        per_seed = [per_class(y, preds[(m, s)]["scores"], W) for s in seeds[m]]
+        boot[m] = {k: seed_mean(np.stack([p[k] for p in per_seed]), draws[m]) for k in KEYS}       # (B, C)
+        once[m] = {k: np.mean([per_class(y, preds[(m, s)]["scores"])[k] for s in seeds[m]], axis=0) for k in KEYS}
     out = {"average": {}, "per_class": {}, "classes_evaluated": int(M.evaluable(y1h).sum()),
            "resamples_repaired": repaired}
     for k in KEYS:

@@ -7,14 +7,16 @@ import numpy as np
 from benchmark.errors import BenchmarkError
 
 
-def embed(fn, signals, rows: np.ndarray, device, batch_size: int) -> np.ndarray:
-    """Apply `fn` (an encoder or an ECG projection) to the given records in batches, in eval mode."""
+def embed(fn, signals, rows: np.ndarray, device, batch_size: int, adapt=None) -> np.ndarray:
+    """Apply `fn` (a method's `features` or `embed_ecg`) to the given records in batches, in eval mode, after
+    `adapt` (benchmark.inputs.InputAdapter: the stored signals -> the method's input)."""
     import torch
 
+    adapt = adapt or (lambda x: x)
     out = []
     with torch.no_grad():
         for i in range(0, len(rows), batch_size):
-            x = torch.from_numpy(np.ascontiguousarray(signals[rows[i:i + batch_size]])).to(device)
+            x = torch.from_numpy(np.ascontiguousarray(adapt(signals[rows[i:i + batch_size]]))).to(device)
             out.append(fn(x).float().cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 

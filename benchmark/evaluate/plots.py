@@ -40,6 +40,13 @@ def _stats(config: dict) -> dict[str, dict]:
     return {t: read_json(paths.stats(config, t)) for t in sorted(set(ev["linear_tasks"]) | set(ev["zeroshot_tasks"]))}
 
 
+def draw_preset(config: dict) -> list[Path]:
+    """The figures of a preset's selected methods (benchmark.method.selected)."""
+    from benchmark.method import selected
+
+    return draw(config, {n: s.title for n, s in selected(config).items()})
+
+
 def draw(config: dict, titles: dict[str, str]) -> list[Path]:
     import matplotlib
 

@@ -1,22 +1,26 @@
-# Start-up: validate the preset, discover methods/*, write the resolved config every step reads.
+# Start-up: validate the preset, discover methods/*, write the resolved config every step reads. The helper
+# functions the other .smk files use live here, apart from their rules, as Snakemake's linter asks.
 import json
+import re
 import os
 import shlex
 import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
+from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import validate
 
 REPO = Path(workflow.basedir).parent
 sys.path.insert(0, str(REPO))
 
-from benchmark import data as bdata, leaderboard, paths, provenance  # noqa: E402
+from benchmark import data as bdata, leaderboard, paths, provenance, weights  # noqa: E402
+from benchmark.data import physionet  # noqa: E402
 from benchmark.evaluate import plots  # noqa: E402
 from benchmark.config import check_references, check_removed_keys, config_hash, result_settings  # noqa: E402
 from benchmark.errors import BenchmarkError  # noqa: E402
 from benchmark.io import write_json  # noqa: E402
-from benchmark.method import selected  # noqa: E402
+from benchmark.method import run_seeds, selection  # noqa: E402
 
 try:
     check_removed_keys(config, "the preset")
@@ -26,15 +30,18 @@ validate(config, "../schemas/config.schema.yaml")
 try:
     check_references(config)
     bdata.check_sources(config)
-    METHODS = selected(config)
+    METHODS, LEFT_OUT = selection(config)
 except BenchmarkError as e:
     raise WorkflowError(f"cannot build the workflow: {e}") from None
+for _name, _why in LEFT_OUT.items():  # a folder whose published checkpoint this machine cannot get: not a failure
+    print(f"methods/{_name} is left out of preset {config['preset']!r}: {_why}", file=sys.stderr)
 
 RESOLVED = paths.results(config) / "config.json"
 if not RESOLVED.exists() or json.loads(RESOLVED.read_text()) != config:
     write_json(RESOLVED, config)  # rewritten only on change, so its age never triggers re-runs
 
 SEEDS = config["seeds"]
+METHOD_SEEDS = {m: run_seeds(config, s) for m, s in METHODS.items()}  # a published checkpoint: one seed
 EVAL = config["evaluation"]
 ZERO_SHOT = [m for m, s in METHODS.items() if s.cls.zero_shot]
 if config["evaluation"]["zeroshot_tasks"] and not ZERO_SHOT:
@@ -43,7 +50,11 @@ if config["evaluation"]["zeroshot_tasks"] and not ZERO_SHOT:
                         "random_init)")
 LEADERBOARD = paths.leaderboard(config)
 LOGS = paths.results(config) / "logs"
-PY = f'"{sys.executable}" -m benchmark'
+# The interpreter every step runs `-m benchmark` with: the one running Snakemake, or, with --use-conda, the rule's
+# environment's (environment.yml). An environment variable, so the shell commands name no workflow variable.
+_conda = DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
+os.environ.update(BENCHMARK_PYTHON="python" if _conda else sys.executable)  # set here, not required of the user
+ENV = str(REPO / "environment.yml")
 try:
     CORES = workflow.cores
 except WorkflowError:  # --report, --lint, --dag: no --cores given, no job runs
@@ -70,6 +81,62 @@ def hash_of(*keys, method=None):
     if method:
         parts["method"] = METHODS[method].config
     return config_hash(parts)
+
+
+# ------------------------------------------------------------------------------------------------ inputs of rules
+def raw_inputs(w):
+    return physionet.download_inputs(config, w.dataset)
+
+
+def prepare_hash(w):
+    """Parameters of a store; for PhysioNet sources also the raw copy it is read from (another copy rebuilds)."""
+    ds = config["datasets"][w.dataset]
+    parts = {"d": ds, "data": config["data"]}
+    if ds["source"] in physionet.PHYSIONET:
+        parts["raw"] = str(physionet.raw_root(config, ds["source"]))
+    return config_hash(parts)
+
+
+def pretrain_inputs(w):
+    """The pre-training store, the report embeddings of a text method, and a published checkpoint's files."""
+    spec = METHODS[w.method]
+    inputs = [paths.dataset_dir(config, config["pretrain"]["dataset"]) / "meta.json"]
+    if spec.cls.needs_text:
+        inputs.append(paths.report_embeddings(config))
+    return inputs + list(weights.files(config, spec).values())
+
+
+def task_inputs(w):
+    return [paths.dataset_dir(config, config["tasks"][w.task]["dataset"]) / "meta.json",
+            paths.pretrain_dir(config, w.method, int(w.seed)) / "train_log.json"]
+
+
+BOOT = EVAL["bootstrap"]
+FRACTIONS = {k: EVAL[k] for k in ("label_fractions", "fraction_draws", "subset_seed")}
+
+
+def records_of(task: str) -> dict:
+    """The parts of a task that decide its records and labels (not its title or prompt phrases)."""
+    return {k: config["tasks"][task].get(k) for k in ("dataset", "label_set", "classes", "selection")}
+
+
+EXPECTED = sorted(leaderboard.expected(config, list(METHODS), ZERO_SHOT, METHOD_SEEDS))
+
+
+def task_predictions(w):
+    """The test scores of every method and seed on a task (what its paired comparisons resample)."""
+    return [paths.predictions(config, kind, m, s, t) for kind, m, t, s in EXPECTED if t == w.task]
+
+
+def all_metrics(w):
+    """The metrics files the board is made of (the same list it checks for completeness)."""
+    return [paths.metrics(config, kind, m, s, t) for kind, m, t, s in EXPECTED]
+
+
+EVAL_TASKS = sorted(set(EVAL["linear_tasks"]) | set(EVAL["zeroshot_tasks"]))
+PLOTS = plots.files(config)
+# published checkpoint files the workflow downloads: (method, file name) -> cache path
+FETCHED = {(m, n): weights.cache_path(config, m, n) for m, s in METHODS.items() for n in weights.to_fetch(config, s)}
 
 
 wildcard_constraints:

@@ -1,6 +1,3 @@
-from benchmark.data import physionet  # noqa: E402
-
-
 rule download_physionet:
     """One part of a PhysioNet project (PTB-XL: metadata, records100, records500; CPSC2018: records), every
     file verified against SHA256SUMS.txt; the marker is written last. Not used when <source>_dir is set."""
@@ -9,24 +6,35 @@ rule download_physionet:
     wildcard_constraints:
         source="ptbxl|cpsc2018",
         part="metadata|records100|records500|records",
+    params:
+        config=RESOLVED,
     log:
         LOGS / "download" / "{source}_{part}.log",
+    conda:
+        ENV
     shell:
-        "{PY} download --config {RESOLVED} --source {wildcards.source} --part {wildcards.part} --out {output} "
-        "2>&1 | tee {log}"
+        '"$BENCHMARK_PYTHON" -m benchmark download --config {params.config} --source {wildcards.source} '
+        "--part {wildcards.part} --out {output} 2>&1 | tee {log}"
 
 
-def raw_inputs(w):
-    return physionet.download_inputs(config, w.dataset)
-
-
-def prepare_hash(w):
-    """Parameters of a store; for PhysioNet sources also the raw copy it is read from (another copy rebuilds)."""
-    ds = config["datasets"][w.dataset]
-    parts = {"d": ds, "data": config["data"]}
-    if ds["source"] in physionet.PHYSIONET:
-        parts["raw"] = str(physionet.raw_root(config, ds["source"]))
-    return config_hash(parts)
+rule fetch_weights:
+    """One file of a published checkpoint a method folder brings (its config.yaml `weights:`), downloaded once
+    into the cache, resumed if interrupted, renamed into place only after its SHA-256 matched."""
+    output:
+        paths.weights_cache(config) / "{fetched}",
+    wildcard_constraints:
+        fetched="|".join(re.escape(f"{m}/{n}") for m, n in FETCHED) or "(?!)",
+    params:
+        config=RESOLVED,
+        method=lambda w: w.fetched.split("/", 1)[0],
+        file=lambda w: w.fetched.split("/", 1)[1],
+    log:
+        LOGS / "fetch_weights" / "{fetched}.log",
+    conda:
+        ENV
+    shell:
+        '"$BENCHMARK_PYTHON" -m benchmark fetch-weights --config {params.config} --method {params.method} '
+        "--file {params.file} 2>&1 | tee {log}"
 
 
 rule prepare_dataset:
@@ -36,15 +44,18 @@ rule prepare_dataset:
     output:
         meta=paths.results(config) / "data" / "{dataset}" / "meta.json",
     params:
+        config=RESOLVED,
         h=prepare_hash,
         code=CODE,
     # worker processes decoding WFDB records; the synthetic cohort is generated in one process
     threads: lambda w: 1 if config["datasets"][w.dataset]["source"] == "synthetic" else CORES
     log:
         LOGS / "prepare" / "{dataset}.log",
+    conda:
+        ENV
     shell:
-        "{PY} prepare --config {RESOLVED} --dataset {wildcards.dataset} --threads {threads} "
-        "--out $(dirname {output.meta}) 2>&1 | tee {log}"
+        '"$BENCHMARK_PYTHON" -m benchmark prepare --config {params.config} --dataset {wildcards.dataset} '
+        "--threads {threads} --out $(dirname {output.meta}) 2>&1 | tee {log}"
 
 
 rule embed_reports:
@@ -54,10 +65,14 @@ rule embed_reports:
     output:
         paths.report_embeddings(config),
     params:
+        config=RESOLVED,
         h=config_hash(config["pretrain"]["text_model"]),
         code=CODE,
     threads: CORES
     log:
         LOGS / "embed_reports.log",
+    conda:
+        ENV
     shell:
-        "{PY} embed-reports --config {RESOLVED} --threads {threads} --out {output} 2>&1 | tee {log}"
+        '"$BENCHMARK_PYTHON" -m benchmark embed-reports --config {params.config} --threads {threads} --out {output} '
+        "2>&1 | tee {log}"

@@ -1,17 +1,3 @@
-def task_inputs(w):
-    return [paths.dataset_dir(config, config["tasks"][w.task]["dataset"]) / "meta.json",
-            paths.pretrain_dir(config, w.method, int(w.seed)) / "train_log.json"]
-
-
-BOOT = EVAL["bootstrap"]
-FRACTIONS = {k: EVAL[k] for k in ("label_fractions", "fraction_draws", "subset_seed")}
-
-
-def records_of(task: str) -> dict:
-    """The parts of a task that decide its records and labels (not its title or prompt phrases)."""
-    return {k: config["tasks"][task].get(k) for k in ("dataset", "label_set", "classes", "selection")}
-
-
 rule subsets:
     """The label-fraction subsets of a task's train split (record ids), drawn once, shared by every method."""
     input:
@@ -19,12 +5,16 @@ rule subsets:
     output:
         paths.subsets(config, "{task}"),
     params:
+        config=RESOLVED,
         h=lambda w: config_hash({"task": records_of(w.task), "fractions": FRACTIONS}),
         code=CODE,
     log:
         LOGS / "subsets" / "{task}.log",
+    conda:
+        ENV
     shell:
-        "{PY} subsets --config {RESOLVED} --task {wildcards.task} --out {output} 2>&1 | tee {log}"
+        '"$BENCHMARK_PYTHON" -m benchmark subsets --config {params.config} --task {wildcards.task} --out {output} '
+        "2>&1 | tee {log}"
 
 
 rule features:
@@ -36,14 +26,17 @@ rule features:
     output:
         paths.features(config, "{method}", "{seed}", "{dataset}"),
     params:
+        config=RESOLVED,
         h=lambda w: config_hash(config["datasets"][w.dataset]),
         code=CODE,
         method_code=lambda w: METHOD_CODE[w.method],
     log:
         LOGS / "features" / "{method}_seed{seed}_{dataset}.log",
+    conda:
+        ENV
     shell:
-        "{PY} features --config {RESOLVED} --method {wildcards.method} --seed {wildcards.seed} "
-        "--dataset {wildcards.dataset} --threads {threads} --out {output} 2>&1 | tee {log}"
+        '"$BENCHMARK_PYTHON" -m benchmark features --config {params.config} --method {wildcards.method} '
+        "--seed {wildcards.seed} --dataset {wildcards.dataset} --threads {threads} --out {output} 2>&1 | tee {log}"
 
 
 rule linear:
@@ -56,14 +49,17 @@ rule linear:
         metrics=paths.metrics(config, "linear", "{method}", "{seed}", "{task}"),
         predictions=paths.predictions(config, "linear", "{method}", "{seed}", "{task}"),
     params:
+        config=RESOLVED,
         h=lambda w: config_hash({"task": records_of(w.task), "c": EVAL["c_grid"]}),
         code=CODE,
         method_code=lambda w: METHOD_CODE[w.method],
     log:
         LOGS / "linear" / "{method}_seed{seed}_{task}.log",
+    conda:
+        ENV
     shell:
-        "{PY} linear --config {RESOLVED} --method {wildcards.method} --seed {wildcards.seed} --task {wildcards.task} "
-        "--threads {threads} --features {input.features} --subsets {input.subsets} --out {output.metrics} "
+        '"$BENCHMARK_PYTHON" -m benchmark linear --config {params.config} --method {wildcards.method} '
+        "--seed {wildcards.seed} --task {wildcards.task} --threads {threads} --features {input.features} --subsets {input.subsets} --out {output.metrics} "
         "--predictions {output.predictions} 2>&1 | tee {log}"
 
 
@@ -75,22 +71,19 @@ rule zeroshot:
         metrics=paths.metrics(config, "zeroshot", "{method}", "{seed}", "{task}"),
         predictions=paths.predictions(config, "zeroshot", "{method}", "{seed}", "{task}"),
     params:
+        config=RESOLVED,
         h=lambda w: config_hash({"task": records_of(w.task), "names": config["tasks"][w.task]["prompt_names"],
                                  "prompt": EVAL["prompt"]}),
         code=CODE,
         method_code=lambda w: METHOD_CODE[w.method],
     log:
         LOGS / "zeroshot" / "{method}_seed{seed}_{task}.log",
+    conda:
+        ENV
     shell:
-        "{PY} zeroshot --config {RESOLVED} --method {wildcards.method} --seed {wildcards.seed} "
-        "--task {wildcards.task} --threads {threads} --out {output.metrics} --predictions {output.predictions} "
+        '"$BENCHMARK_PYTHON" -m benchmark zeroshot --config {params.config} --method {wildcards.method} '
+        "--seed {wildcards.seed} --task {wildcards.task} --threads {threads} --out {output.metrics} --predictions {output.predictions} "
         "2>&1 | tee {log}"
-
-
-def task_predictions(w):
-    """The test scores of every method and seed on a task (what its paired comparisons resample)."""
-    return [paths.predictions(config, kind, m, s, t) for kind, m, t, s in
-            sorted(leaderboard.expected(config, list(METHODS), ZERO_SHOT)) if t == w.task]
 
 
 rule compare:
@@ -101,23 +94,17 @@ rule compare:
     output:
         paths.stats(config, "{task}"),
     params:
-        h=lambda w: config_hash({"task": records_of(w.task), "boot": BOOT, "seeds": SEEDS,
+        config=RESOLVED,
+        h=lambda w: config_hash({"task": records_of(w.task), "boot": BOOT, "seeds": METHOD_SEEDS,
                                  "fractions": FRACTIONS, "methods": list(METHODS)}),
         code=CODE,
     log:
         LOGS / "compare" / "{task}.log",
+    conda:
+        ENV
     shell:
-        "{PY} compare --config {RESOLVED} --task {wildcards.task} --out {output} 2>&1 | tee {log}"
-
-
-def all_metrics(w):
-    """The metrics files the board is made of (the same list it checks for completeness)."""
-    return [paths.metrics(config, kind, m, s, t) for kind, m, t, s in
-            sorted(leaderboard.expected(config, list(METHODS), ZERO_SHOT))]
-
-
-EVAL_TASKS = sorted(set(EVAL["linear_tasks"]) | set(EVAL["zeroshot_tasks"]))
-PLOTS = plots.files(config)
+        '"$BENCHMARK_PYTHON" -m benchmark compare --config {params.config} --task {wildcards.task} --out {output} '
+        "2>&1 | tee {log}"
 
 
 rule plots:
@@ -129,12 +116,15 @@ rule plots:
     output:
         [report(p, category="Figures", caption="../report/figure.rst") for p in PLOTS.values()],
     params:
+        config=RESOLVED,
         code=CODE,
         rendering=provenance.rendering_fingerprint(),
     log:
         LOGS / "plots.log",
+    conda:
+        ENV
     shell:
-        "{PY} plots --config {RESOLVED} 2>&1 | tee {log}"
+        '"$BENCHMARK_PYTHON" -m benchmark plots --config {params.config} 2>&1 | tee {log}'
 
 
 rule leaderboard:
@@ -149,11 +139,14 @@ rule leaderboard:
         md=report(LEADERBOARD, category="Leaderboard", caption="../report/leaderboard.rst"),
         json=LEADERBOARD.with_suffix(".json"),
     params:
+        config=RESOLVED,
         methods=",".join(METHODS),
         code=CODE,
         method_code=[METHOD_CODE[m] for m in METHODS],
         rendering=provenance.rendering_fingerprint(),
     log:
         LOGS / "leaderboard.log",
+    conda:
+        ENV
     shell:
-        "{PY} leaderboard --config {RESOLVED} 2>&1 | tee {log}"
+        '"$BENCHMARK_PYTHON" -m benchmark leaderboard --config {params.config} 2>&1 | tee {log}'

@@ -1,12 +1,6 @@
-def pretrain_inputs(w):
-    inputs = [paths.dataset_dir(config, config["pretrain"]["dataset"]) / "meta.json"]
-    if METHODS[w.method].cls.needs_text:
-        inputs.append(paths.report_embeddings(config))
-    return inputs
-
-
 rule pretrain:
-    """One method, one seed: checkpoints each epoch (a re-run resumes), exports safetensors."""
+    """One method, one seed: checkpoints each epoch (a re-run resumes), exports safetensors. A folder with a
+    published checkpoint loads it here instead (checked, keys mapped, strict) and exports it the same way."""
     input:
         pretrain_inputs,
     output:
@@ -14,6 +8,7 @@ rule pretrain:
         model=paths.results(config) / "pretrain" / "{method}" / "seed{seed}" / "model.safetensors",
         log=paths.results(config) / "pretrain" / "{method}" / "seed{seed}" / "train_log.json",
     params:
+        config=RESOLVED,
         h=lambda w: hash_of("pretrain", "data", "device", "amp", method=w.method),
         code=CODE,
         method_code=lambda w: METHOD_CODE[w.method],
@@ -22,6 +17,8 @@ rule pretrain:
         gpu=1,
     log:
         LOGS / "pretrain" / "{method}_seed{seed}.log",
+    conda:
+        ENV
     shell:
-        "{PY} pretrain --config {RESOLVED} --method {wildcards.method} --seed {wildcards.seed} "
-        "--threads {threads} --out $(dirname {output.log}) 2>&1 | tee {log}"
+        '"$BENCHMARK_PYTHON" -m benchmark pretrain --config {params.config} --method {wildcards.method} '
+        "--seed {wildcards.seed} --threads {threads} --out $(dirname {output.log}) 2>&1 | tee {log}"

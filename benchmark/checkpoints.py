@@ -1,0 +1,146 @@
+"""Reading tensors from checkpoint files without running code from them, renaming their keys, loading strictly.
+
+- `.safetensors` files are read with safetensors (a header and raw tensors: nothing to execute).
+- Every other file (`.pt`, `.pth`, `.bin`, `.ckpt`, our training checkpoints) is read with
+  `torch.load(weights_only=True)`, which refuses any pickled object other than tensors and plain data. A
+  refusal is reported as such, naming the object the file wanted imported; the file is never unpickled.
+- A published checkpoint's keys rarely match our module names. `map_keys` applies a folder's rules, in this
+  order: `select` (keep only keys matching a regex, e.g. the encoder of a whole pre-training model),
+  `strip_prefix` (e.g. `module.` of DataParallel), `rename` (regex -> replacement, in the order given), `drop`
+  (regexes of keys to leave out, e.g. a classification head). The method's `map_checkpoint_keys` runs last.
+- `load_strict` loads the result into a module only if every key and shape matches, and otherwise lists the
+  missing keys, the unexpected keys and the shape mismatches in one error.
+"""
+from __future__ import annotations
+
+import pickle
+import re
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from benchmark.errors import BenchmarkError
+
+SHOWN = 5  # keys shown per kind of mismatch
+
+
+class CheckpointError(BenchmarkError):
+    """A checkpoint that cannot be read or does not fit; the message names the file and the fix."""
+
+
+def torch_load(path: str | Path, what: str, remedy: str):
+    """`torch.load(path, weights_only=True)` onto the CPU; errors name `what` (e.g. "the checkpoint"), the file
+    and `remedy`."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        found = re.search(r"GLOBAL (\S+)", str(e))  # torch names the first object it would have had to import
+        held = f"a reference to {found.group(1)}" if found else "objects other than tensors and plain data"
+        raise CheckpointError(f"refusing to load {what} {path}: it holds {held}, which only unpickling could "
+                              f"rebuild (code from the file would run). It was not unpickled. {remedy}") from None
+    except FileNotFoundError:
+        raise CheckpointError(f"{path} does not exist. {remedy}") from None
+    except (RuntimeError, EOFError, OSError, ValueError) as e:
+        raise CheckpointError(f"cannot read {path} ({type(e).__name__}: {str(e)[:160]}). {remedy}") from None
+
+
+def read_tensors(path: str | Path, key: str | None = None, remedy: str = "") -> dict[str, torch.Tensor]:
+    """The name -> tensor mapping of a weights file; `key` picks it out of a dict that holds more than tensors
+    (e.g. {"epoch": 3, "state_dict": {...}})."""
+    path = Path(path)
+    if path.suffix == ".safetensors":
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        try:
+            return load_file(str(path))
+        except (SafetensorError, OSError) as e:
+            raise CheckpointError(f"cannot read {path} as safetensors ({e}). {remedy}") from None
+    obj = torch_load(path, "the published checkpoint", "Ask its publisher for a safetensors copy (or a plain "
+                     f"state dict), or convert it on a machine you trust. {remedy}")
+    if key is not None:
+        if not isinstance(obj, dict) or key not in obj:
+            found = sorted(obj)[:10] if isinstance(obj, dict) else type(obj).__name__
+            raise CheckpointError(f"{path} has no entry {key!r} (found {found}); set weights.state_dict_key in the "
+                                  "method's config.yaml to the entry holding the tensors")
+        obj = obj[key]
+    if not isinstance(obj, dict):
+        raise CheckpointError(f"{path} holds a {type(obj).__name__}, not a mapping of names to tensors")
+    other = sorted(k for k, v in obj.items() if not isinstance(v, torch.Tensor))
+    if other:
+        hint = next((k for k in ("state_dict", "model_state_dict", "model", "encoder") if k in obj), None)
+        raise CheckpointError(f"{path} holds entries that are not tensors ({other[:SHOWN]}); set "
+                              f"weights.state_dict_key in the method's config.yaml to the entry holding the tensors"
+                              + (f" (probably {hint!r})" if hint else ""))
+    return obj
+
+
+def map_keys(state: dict[str, torch.Tensor], rules: dict | None) -> dict[str, torch.Tensor]:
+    """Apply a folder's key rules (select, strip_prefix, rename, drop; see the module docstring)."""
+    rules = rules or {}
+    out = dict(state)
+    if rules.get("select"):
+        pattern = re.compile(rules["select"])
+        out = {k: v for k, v in out.items() if pattern.search(k)}
+    for prefix in rules.get("strip_prefix", []):
+        out = {k.removeprefix(prefix): v for k, v in out.items()}
+    for pattern, replacement in (rules.get("rename") or {}).items():
+        regex = re.compile(pattern)
+        renamed = {}
+        for k, v in out.items():
+            new = regex.sub(replacement, k)
+            if new in renamed:
+                raise CheckpointError(f"weights.keys.rename {pattern!r} -> {replacement!r} maps two keys onto {new!r}")
+            renamed[new] = v
+        out = renamed
+    for pattern in rules.get("drop", []):
+        regex = re.compile(pattern)
+        out = {k: v for k, v in out.items() if not regex.search(k)}
+    return out
+
+
+def _sample(keys, n: int = SHOWN) -> str:
+    keys = sorted(keys)
+    return ", ".join(keys[:n]) + (f", ... ({len(keys) - n} more)" if len(keys) > n else "")
+
+
+def load_strict(module: nn.Module, state: dict[str, torch.Tensor], what: str, remedy: str) -> None:
+    """Load `state` into `module` only if its keys and shapes are exactly the module's; otherwise one error that
+    lists what is missing, what is unexpected and what has another shape (`what` names folder and file)."""
+    expected = module.state_dict()
+    missing = set(expected) - set(state)
+    unexpected = set(state) - set(expected)
+    shapes = sorted(k for k in set(state) & set(expected) if tuple(state[k].shape) != tuple(expected[k].shape))
+    if missing or unexpected or shapes:
+        lines = [f"cannot load {what}: after the key mapping, the checkpoint does not fit the model"]
+        if missing:
+            lines.append(f"  {len(missing)} key(s) of the model missing from the checkpoint: {_sample(missing)}")
+        if unexpected:
+            lines.append(f"  {len(unexpected)} key(s) of the checkpoint unknown to the model: {_sample(unexpected)}")
+        if shapes:
+            lines.append(f"  {len(shapes)} shape mismatch(es): " + "; ".join(
+                f"{k} checkpoint {list(state[k].shape)} vs model {list(expected[k].shape)}" for k in shapes[:SHOWN]))
+        lines.append(f"  {remedy}")
+        raise CheckpointError("\n".join(lines))
+    module.load_state_dict(state, strict=True)
+
+
+def load_published(method: nn.Module, spec, config: dict) -> dict:
+    """Load a folder's published checkpoint into `method.checkpoint_target()`: every file checked against its
+    pinned SHA-256 first (benchmark.weights.verify), the tensors read without unpickling, the keys mapped by
+    config.yaml `weights.keys` and then `method.map_checkpoint_keys`, loaded strictly. Returns what the provenance
+    records of the files."""
+    from benchmark import weights
+
+    record = weights.verify(config, spec)
+    cfg = spec.config["weights"]
+    name = weights.state_dict_file(spec)
+    path = weights.location(config, spec, name)
+    remedy = f"Check weights.files.{name} in {spec.folder}/config.yaml"
+    state = read_tensors(path, cfg.get("state_dict_key"), remedy)
+    state = method.map_checkpoint_keys(map_keys(state, cfg.get("keys")))
+    load_strict(method.checkpoint_target(), state, f"methods/{spec.name}: {name} ({path})",
+                f"Fix the mapping: weights.keys in {spec.folder}/config.yaml, or map_checkpoint_keys in its "
+                "method.py (README.md, 'Adding a method')")
+    return record
