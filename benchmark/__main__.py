@@ -41,11 +41,11 @@ def cmd_embed_reports(args):
 
 
 def cmd_pretrain(args):
-    from benchmark.method import selected
+    from benchmark.method import runnable
     from benchmark.pretrain import pretrain
 
     config = _config(args)
-    pretrain(config, selected(config)[args.method], args.seed, args.out, args.threads)
+    pretrain(config, runnable(config, args.method), args.seed, args.out, args.threads)
 
 
 def cmd_subsets(args):

@@ -1,13 +1,15 @@
-"""Reading tensors from checkpoint files without running code from them, renaming their keys, loading strictly.
+r"""Reading tensors from checkpoint files without running code from them, renaming their keys, loading strictly.
 
 - `.safetensors` files are read with safetensors (a header and raw tensors: nothing to execute).
 - Every other file (`.pt`, `.pth`, `.bin`, `.ckpt`, our training checkpoints) is read with
   `torch.load(weights_only=True)`, which refuses any pickled object other than tensors and plain data. A
   refusal is reported as such, naming the object the file wanted imported; the file is never unpickled.
 - A published checkpoint's keys rarely match our module names. `map_keys` applies a folder's rules, in this
-  order: `select` (keep only keys matching a regex, e.g. the encoder of a whole pre-training model),
-  `strip_prefix` (e.g. `module.` of DataParallel), `rename` (regex -> replacement, in the order given), `drop`
-  (regexes of keys to leave out, e.g. a classification head). The method's `map_checkpoint_keys` runs last.
+  order: `select` (keep only keys in which a regex is found, e.g. `ecg_encoder\.` for the encoder of a whole
+  pre-training model, with or without a `module.` in front), `strip_prefix` (each prefix in turn, e.g.
+  `[module., ecg_encoder.]`), `rename` (regex -> replacement, in the order given), `drop` (regexes of keys to
+  leave out, e.g. a classification head). No rule may map two keys onto one. The method's
+  `map_checkpoint_keys` runs last.
 - `load_strict` loads the result into a module only if every key and shape matches, and otherwise lists the
   missing keys, the unexpected keys and the shape mismatches in one error.
 """
@@ -29,20 +31,21 @@ class CheckpointError(BenchmarkError):
     """A checkpoint that cannot be read or does not fit; the message names the file and the fix."""
 
 
-def torch_load(path: str | Path, what: str, remedy: str):
+def torch_load(path: str | Path, what: str, remedy: str, refused: str | None = None):
     """`torch.load(path, weights_only=True)` onto the CPU; errors name `what` (e.g. "the checkpoint"), the file
-    and `remedy`."""
+    and `remedy` (`refused`, when given, replaces it for a file that asks to be unpickled)."""
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         found = re.search(r"GLOBAL (\S+)", str(e))  # torch names the first object it would have had to import
         held = f"a reference to {found.group(1)}" if found else "objects other than tensors and plain data"
         raise CheckpointError(f"refusing to load {what} {path}: it holds {held}, which only unpickling could "
-                              f"rebuild (code from the file would run). It was not unpickled. {remedy}") from None
+                              f"rebuild (code from the file would run). It was not unpickled. "
+                              f"{refused or remedy}") from None
     except FileNotFoundError:
-        raise CheckpointError(f"{path} does not exist. {remedy}") from None
+        raise CheckpointError(f"{what} {path} does not exist. {remedy}") from None
     except (RuntimeError, EOFError, OSError, ValueError) as e:
-        raise CheckpointError(f"cannot read {path} ({type(e).__name__}: {str(e)[:160]}). {remedy}") from None
+        raise CheckpointError(f"cannot read {what} {path} ({type(e).__name__}: {str(e)[:160]}). {remedy}") from None
 
 
 def read_tensors(path: str | Path, key: str | None = None, remedy: str = "") -> dict[str, torch.Tensor]:
@@ -53,12 +56,16 @@ def read_tensors(path: str | Path, key: str | None = None, remedy: str = "") -> 
         from safetensors import SafetensorError
         from safetensors.torch import load_file
 
+        if key is not None:
+            raise CheckpointError(f"{path} is a safetensors file, a flat mapping of names to tensors: it has no "
+                                  f"entry {key!r}; remove weights.state_dict_key. {remedy}")
         try:
             return load_file(str(path))
         except (SafetensorError, OSError) as e:
             raise CheckpointError(f"cannot read {path} as safetensors ({e}). {remedy}") from None
-    obj = torch_load(path, "the published checkpoint", "Ask its publisher for a safetensors copy (or a plain "
-                     f"state dict), or convert it on a machine you trust. {remedy}")
+    obj = torch_load(path, "the published checkpoint", remedy,
+                     refused=f"Ask its publisher for a safetensors copy (or a plain state dict), or convert it on a "
+                             f"machine you trust. {remedy}")
     if key is not None:
         if not isinstance(obj, dict) or key not in obj:
             found = sorted(obj)[:10] if isinstance(obj, dict) else type(obj).__name__
@@ -83,17 +90,24 @@ def map_keys(state: dict[str, torch.Tensor], rules: dict | None) -> dict[str, to
     if rules.get("select"):
         pattern = re.compile(rules["select"])
         out = {k: v for k, v in out.items() if pattern.search(k)}
-    for prefix in rules.get("strip_prefix", []):
-        out = {k.removeprefix(prefix): v for k, v in out.items()}
-    for pattern, replacement in (rules.get("rename") or {}).items():
-        regex = re.compile(pattern)
+        if not out:
+            raise CheckpointError(f"weights.keys.select {rules['select']!r} matches none of the checkpoint's keys "
+                                  f"(e.g. {_sample(state)}); the regex is searched anywhere in a key")
+
+    def rekey(rule: str, fn) -> None:
+        nonlocal out
         renamed = {}
         for k, v in out.items():
-            new = regex.sub(replacement, k)
+            new = fn(k)
             if new in renamed:
-                raise CheckpointError(f"weights.keys.rename {pattern!r} -> {replacement!r} maps two keys onto {new!r}")
+                raise CheckpointError(f"weights.keys.{rule} maps two of the checkpoint's keys onto {new!r}")
             renamed[new] = v
         out = renamed
+
+    for prefix in rules.get("strip_prefix", []):
+        rekey(f"strip_prefix {prefix!r}", lambda k: k.removeprefix(prefix))
+    for pattern, replacement in (rules.get("rename") or {}).items():
+        rekey(f"rename {pattern!r} -> {replacement!r}", lambda k: re.sub(pattern, replacement, k))
     for pattern in rules.get("drop", []):
         regex = re.compile(pattern)
         out = {k: v for k, v in out.items() if not regex.search(k)}
@@ -113,7 +127,7 @@ def load_strict(module: nn.Module, state: dict[str, torch.Tensor], what: str, re
     unexpected = set(state) - set(expected)
     shapes = sorted(k for k in set(state) & set(expected) if tuple(state[k].shape) != tuple(expected[k].shape))
     if missing or unexpected or shapes:
-        lines = [f"cannot load {what}: after the key mapping, the checkpoint does not fit the model"]
+        lines = [f"cannot load {what}: its tensors do not fit the model"]
         if missing:
             lines.append(f"  {len(missing)} key(s) of the model missing from the checkpoint: {_sample(missing)}")
         if unexpected:
@@ -137,10 +151,11 @@ def load_published(method: nn.Module, spec, config: dict) -> dict:
     cfg = spec.config["weights"]
     name = weights.state_dict_file(spec)
     path = weights.location(config, spec, name)
-    remedy = f"Check weights.files.{name} in {spec.folder}/config.yaml"
-    state = read_tensors(path, cfg.get("state_dict_key"), remedy)
+    folder = f"methods/{spec.name}"
+    state = read_tensors(path, cfg.get("state_dict_key"), f"Check weights.files.{name} in {folder}/config.yaml")
     state = method.map_checkpoint_keys(map_keys(state, cfg.get("keys")))
-    load_strict(method.checkpoint_target(), state, f"methods/{spec.name}: {name} ({path})",
-                f"Fix the mapping: weights.keys in {spec.folder}/config.yaml, or map_checkpoint_keys in its "
-                "method.py (README.md, 'Adding a method')")
+    load_strict(method.checkpoint_target(), state, f"{folder}: {name} ({path}), after its key mapping,",
+                f"Fix the mapping (weights.keys in {folder}/config.yaml, or map_checkpoint_keys in its method.py); "
+                "shape mismatches usually mean another architecture than the checkpoint's (build_encoder, or the "
+                "architecture file it reads). README.md, 'Bringing a published checkpoint'")
     return record

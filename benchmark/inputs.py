@@ -10,7 +10,7 @@ reach the device, by `InputAdapter` (the training loop and every evaluation step
 2. the signal is resampled with the same anti-aliased polyphase filter the stores are built with
    (benchmark.data.preprocess.resample), over the whole stored record;
 3. the first `seconds` are kept (a longer record is cropped at its end), or, for a shorter record, zeros are
-   appended (0 in the store's normalised units);
+   appended (0 in the store's normalised units), as the stores themselves are cut (preprocess.fit_length);
 4. if the method declares a `normalisation`, each record is normalised again with it
    (benchmark.data.preprocess.normalise: MERL's global min-max, HuBERT-ECG's per-lead [-1, 1] range); otherwise
    the store's (`data.normalisation`) is kept.
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchmark.data.preprocess import normalise, resample
+from benchmark.data.preprocess import fit_length, normalise, resample
 from benchmark.data.store import LEADS
 from benchmark.errors import ConfigError
 
@@ -83,11 +83,7 @@ class InputAdapter:
                              f"got {x.shape}")
         x = np.asarray(x[:, self.lead_index], dtype=np.float32)
         x = resample(x, self.source.sampling_rate, self.target.sampling_rate)
-        n = self.target.n_samples
-        if x.shape[-1] >= n:
-            x = np.ascontiguousarray(x[..., :n])
-        else:
-            x = np.concatenate([x, np.zeros(x.shape[:-1] + (n - x.shape[-1],), np.float32)], axis=-1)
+        x = np.ascontiguousarray(fit_length(x, self.target.n_samples, crop="start", pad="zero"))
         if self.target.normalisation:
             x = normalise(x, self.target.normalisation)
         return x

@@ -50,10 +50,12 @@ def _ref(value) -> str:
     return "" if value is None or pd.isna(value) else f"{value:.1f}"
 
 
-def _legend(config: dict) -> str:
+def _legend(config: dict, external: bool = False) -> str:
     level = f"{100 * config['evaluation']['bootstrap']['level']:g}%"
     seeds = " and seeds" if len(config["seeds"]) > 1 else ""
-    return (f"**Bold**: the best row and every row not distinguishable from it; ≈: not distinguishable from random "
+    best = "the best row pre-trained here (external checkpoints are compared with it, never the reference)" \
+        if external else "the best row"
+    return (f"**Bold**: {best} and every row not distinguishable from it; ≈: not distinguishable from random "
             f"init (paired bootstrap over test records{seeds}, {level}; docs/evaluation.md).")
 
 
@@ -81,6 +83,12 @@ def _n_train(results: dict, task: str, fraction: float) -> str:
                 if f:
                     return "/".join(str(d["n_train"]) for d in f["draws"])
     return "?"
+
+
+def _methods_dir(config: dict) -> str:
+    """The preset's method folders as the board records them: `methods` for this repository's, else the path."""
+    root = paths.methods_dir(config)
+    return "methods" if root.resolve() == paths.METHODS_DIR.resolve() else str(root)
 
 
 def _external(runs: list[dict]) -> str | None:
@@ -135,7 +143,12 @@ def stale_reasons(result: dict, code: str, method_code: dict[str, str]) -> list[
 def build(config: dict, methods: list[str], titles: dict[str, str], zero_shot: list[str],
           seeds: dict[str, list[int]] | None = None, left_out: dict[str, str] | None = None) -> tuple[str, dict]:
     """The board of a preset: (Markdown, JSON-able dict). `zero_shot`: the methods with an ECG-text space;
-    `seeds`: each method's seeds (see `expected`); `left_out`: folders this run could not evaluate, and why."""
+    `seeds`: each method's seeds (default: benchmark.method.run_seeds of each folder); `left_out`: folders this
+    run could not evaluate, and why."""
+    if seeds is None:
+        from benchmark.method import load_method, run_seeds
+
+        seeds = {m: run_seeds(config, load_method(paths.method_folder(m, paths.methods_dir(config)))) for m in methods}
     wanted = expected(config, methods, zero_shot, seeds)
     results = collect(config, wanted)
     table1_ref, zs_ref = _paper_tables()
@@ -162,12 +175,12 @@ def build(config: dict, methods: list[str], titles: dict[str, str], zero_shot: l
         return titles.get(m, m) + (" (external checkpoint)" if m in external else "") + (f" {STALE}" if bad else "")
 
     machine: dict = {"preset": config["preset"], "linear": [], "zeroshot": [], "external": external,
-                     "left_out": dict(left_out or {})}
+                     "left_out": dict(left_out or {}), "methods_dir": _methods_dir(config)}
 
     stats = {t: read_json(paths.stats(config, t)) for t in sorted(set(ev["linear_tasks"]) | set(ev["zeroshot_tasks"]))
              if paths.stats(config, t).exists()}
     machine["stats"] = stats
-    legend, level = _legend(config), f"{100 * ev['bootstrap']['level']:g}%"
+    legend, level = _legend(config, bool(external)), f"{100 * ev['bootstrap']['level']:g}%"
     sizes = {r["task"]: r["split_sizes"] for r in all_runs}
 
     # ---- Table 1: linear evaluation at 100 % of the labels (the paper's protocol)
@@ -291,12 +304,13 @@ def build(config: dict, methods: list[str], titles: dict[str, str], zero_shot: l
     return md, machine
 
 
-def _demo_summary(config: dict, results: dict, titles: dict[str, str], stats: dict) -> str:
-    """How each trained method compares with random init in linear AUC at 100 % of the labels on every task of
-    this run: by the paired tests when the statistics exist, else by the point estimates (means over seeds)."""
+def _demo_summary(config: dict, results: dict, titles: dict[str, str], stats: dict, external=()) -> str:
+    """How each method trained here compares with random init in linear AUC at 100 % of the labels on every task
+    of this run: by the paired tests when the statistics exist, else by the point estimates (means over seeds)."""
     tasks = config["evaluation"]["linear_tasks"]
     cells = {t: stats.get(t, {}).get("linear", {}).get("1", {}).get("auc") for t in tasks}
-    trained = [m for m in method_order({m for (k, m, _) in results if k == "linear"}) if m != BASELINE]
+    trained = [m for m in method_order({m for (k, m, _) in results if k == "linear"})
+               if m != BASELINE and m not in external]
     if not trained or not all((("linear", BASELINE, t) in results) for t in tasks):
         return ""
     names = lambda ms: ", ".join(titles.get(m, m) for m in ms) or "none"  # noqa: E731
@@ -366,7 +380,7 @@ def _header(config: dict, runs: list[dict], demo: bool, methods: list[str], titl
                   "> short run on a toy task. They are **not** a reproduction of the paper and say little",
                   "> about how the methods rank on real ECGs. The paper's numbers appear only in columns marked",
                   "> *(ref.)*, measured on the real data."]
-        summary = _demo_summary(config, results, titles, machine.get("stats", {}))
+        summary = _demo_summary(config, results, titles, machine.get("stats", {}), machine["external"])
         lines += ([">", summary] if summary else []) + [""]
     else:
         lines += ["> Columns marked *(ref.)* are the numbers reported in the ETP paper (ICASSP 2024) on the full",
@@ -402,7 +416,9 @@ def _header(config: dict, runs: list[dict], demo: bool, methods: list[str], titl
               *([f"- Left out of this run: " + "; ".join(
                   f"methods/{m}: {why}" for m, why in machine["left_out"].items())]
                 if machine["left_out"] else []),
-              f"- Seeds: {config['seeds']} (mean ± sample std when more than one); methods: {', '.join(method_order(methods))}",
+              f"- Seeds: {config['seeds']} (mean ± sample std when more than one"
+              + ("; external checkpoints: the first seed only, their weights being fixed" if machine["external"] else "")
+              + f"); methods: {', '.join(method_order(methods))}",
               f"- Hardware (pre-training): {', '.join(devices)}",
               "- Linear probe: logistic regression on standardised frozen features, C chosen by macro AUC on the whole "
               "val split (at every label fraction), test scored once. Zero-shot: cosine between ECG and prompt "
@@ -426,13 +442,13 @@ def write(config: dict, methods: list[str], titles: dict[str, str], zero_shot: l
 
 
 def write_preset(config: dict) -> Path:
-    """The board of a preset's selected methods (benchmark.method.selection), with the folders left out named."""
-    from benchmark.method import run_seeds, selection
+    """The board of the methods of the preset's workflow run (benchmark.method.run_selection), with the folders
+    left out named."""
+    from benchmark.method import run_selection
 
-    specs, left_out = selection(config)
+    specs, seeds, left_out = run_selection(config)
     return write(config, list(specs), {n: s.title for n, s in specs.items()},
-                 [n for n, s in specs.items() if s.cls.zero_shot], {n: run_seeds(config, s) for n, s in specs.items()},
-                 left_out)
+                 [n for n, s in specs.items() if s.cls.zero_shot], seeds, left_out)
 
 
 # ------------------------------------------------------------------------------------------------ publish
@@ -479,6 +495,9 @@ def publish_problems(board: dict, config: dict) -> list[str]:
             or now_methods != code.get("methods")):
         problems.append("the code has changed since this board was made (its fingerprints differ from the working "
                         "tree's): " + _rerun(board))
+    if board.get("methods_dir", "methods") != "methods":
+        problems.append(f"its methods come from {board['methods_dir']}, not from this repository's methods/ "
+                        "(methods_dir): a published board is made of committed method folders")
     if board.get("config_hash") != config_hash(config):
         problems.append("it was made with other settings than the configuration given to publish (e.g. "
                         "--config overrides, or an edited preset): publish with "

@@ -21,11 +21,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from benchmark.config import REPO_ROOT, read_yaml, validate
+from benchmark import paths, weights
+from benchmark.config import REPO_ROOT, config_hash, read_yaml, validate
 from benchmark.errors import ConfigError
-from benchmark.io import stable_hash
-from benchmark.paths import METHODS_DIR, methods_dir
-from benchmark.weights import unavailable
+from benchmark.io import read_json, stable_hash, write_json
+from benchmark.paths import METHODS_DIR
 
 METHOD_SCHEMA = REPO_ROOT / "workflow" / "schemas" / "method.schema.yaml"
 
@@ -63,6 +63,9 @@ class Method(nn.Module):
     @property
     def feature_dim(self) -> int:
         """Size of the vectors `features` returns (checked after every extraction)."""
+        if not hasattr(self.encoder, "out_dim"):
+            raise ConfigError(f"{type(self.encoder).__name__} (the encoder build_encoder returned) has no out_dim: "
+                              "override Method.feature_dim in method.py")
         return int(self.encoder.out_dim)
 
     def features(self, ecg: torch.Tensor) -> torch.Tensor:
@@ -165,30 +168,37 @@ def load_method(folder: str | Path) -> MethodSpec:
     if config.get("weights") and config["trains"]:
         raise ConfigError(f"{folder}/config.yaml names weights: but trains: true; a published checkpoint is "
                           "evaluated as released: set trains: false")
-    return MethodSpec(name, folder, config, _load_class(name, folder))
+    spec = MethodSpec(name, folder, config, _load_class(name, folder))
+    if spec.external:
+        weights.state_dict_file(spec)  # the file holding the tensors is known (or the error says how to name it)
+    return spec
 
 
-def discover(methods_dir: str | Path = METHODS_DIR) -> dict[str, MethodSpec]:
-    """Every methods/<name>/ folder (names starting with '_' or '.' are skipped), validated."""
-    folders = sorted(p for p in Path(methods_dir).iterdir() if p.is_dir() and p.name[0] not in "._")
-    return {f.name: load_method(f) for f in folders}
+def _folders(root: Path) -> list[Path]:
+    """Method folders under root: every folder whose name does not start with '_' or '.'."""
+    return sorted(p for p in Path(root).iterdir() if p.is_dir() and p.name[0] not in "._")
+
+
+def discover(root: str | Path = METHODS_DIR) -> dict[str, MethodSpec]:
+    """Every method folder under root (default methods/), validated."""
+    return {f.name: load_method(f) for f in _folders(root)}
 
 
 def selection(config: dict) -> tuple[dict[str, MethodSpec], dict[str, str]]:
     """(the methods a preset runs, {folder: why} of those left out). `methods: all` runs every folder whose
     checkpoint this machine can get (benchmark.weights.unavailable) and leaves the others out, saying why; a
     list must name existing folders that can run."""
-    root, wanted = methods_dir(config), config.get("methods", "all")
+    root, wanted = paths.methods_dir(config), config.get("methods", "all")
     if wanted == "all":
         specs = discover(root)
     else:
-        available = sorted(p.name for p in root.iterdir() if p.is_dir() and p.name[0] not in "._")
+        available = [f.name for f in _folders(root)]
         unknown = [m for m in wanted if m not in available]
         if unknown:
             raise ConfigError(f"config key `methods` names {unknown}, which have no folder under {root}; "
                               f"available: {available}")
         specs = {m: load_method(root / m) for m in wanted}
-    left_out = {m: why for m, s in specs.items() if (why := unavailable(config, s))}
+    left_out = {m: why for m, s in specs.items() if (why := weights.unavailable(config, s))}
     if left_out and wanted != "all":
         m = next(iter(left_out))
         raise ConfigError(f"config key `methods` names {m}, which cannot run on this machine: {left_out[m]}")
@@ -200,15 +210,50 @@ def selected(config: dict) -> dict[str, MethodSpec]:
     return selection(config)[0]
 
 
+def runnable(config: dict, name: str) -> MethodSpec:
+    """One method folder of a preset, which must be able to run here (a step run by hand names why not)."""
+    spec = load_method(paths.method_folder(name, paths.methods_dir(config)))
+    why = weights.unavailable(config, spec)
+    if why:
+        raise ConfigError(f"methods/{name} cannot run on this machine: {why}")
+    return spec
+
+
+def freeze_selection(config: dict) -> tuple[dict[str, MethodSpec], dict[str, list[int]], dict[str, str]]:
+    """The selection of a workflow run (methods, each one's seeds, folders left out and why), written by the
+    workflow at start-up to <results_dir>/selection.json (only when it changed): the steps that gather every
+    method's results (statistics, figures, board) read it, so they see the methods the DAG was built with even
+    if a checkpoint file appears or disappears while it runs."""
+    specs, left_out = selection(config)
+    frozen = {"config_hash": config_hash(config), "methods": list(specs),
+              "seeds": {m: run_seeds(config, s) for m, s in specs.items()}, "left_out": left_out}
+    path = paths.selection(config)
+    if not path.exists() or read_json(path) != frozen:
+        write_json(path, frozen)
+    return specs, frozen["seeds"], left_out
+
+
+def run_selection(config: dict) -> tuple[dict[str, MethodSpec], dict[str, list[int]], dict[str, str]]:
+    """(specs, seeds, left out) of this preset's workflow run: its selection.json when it was written for these
+    settings, else the selection made now."""
+    path = paths.selection(config)
+    frozen = read_json(path) if path.exists() else None
+    if frozen and frozen.get("config_hash") == config_hash(config):
+        root = paths.methods_dir(config)
+        return ({m: load_method(root / m) for m in frozen["methods"]}, frozen["seeds"], frozen["left_out"])
+    specs, left_out = selection(config)
+    return specs, {m: run_seeds(config, s) for m, s in specs.items()}, left_out
+
+
 def describe(config: dict | None = None) -> list[str]:
     """One line per method folder (`python -m benchmark methods`): name, title, paper, flags; with a preset,
     why a folder would be left out of it."""
     lines = []
-    for name, spec in discover(methods_dir(config or {})).items():
+    for name, spec in discover(paths.methods_dir(config or {})).items():
         flags = [f for f, on in (("text", spec.cls.needs_text), ("zero-shot", spec.cls.zero_shot),
                                  ("untrained", not spec.config["trains"]),
                                  (f"external: pre-trained on {spec.pretrained_on}", spec.external)) if on]
-        why = unavailable(config, spec) if config else None
+        why = weights.unavailable(config, spec) if config else None
         lines.append(f"{name:14s} {spec.title:18s} {spec.cls.paper}  [{', '.join(flags)}]"
                      + (f"\n{'':14s} left out here: {why}" if why else ""))
     return lines

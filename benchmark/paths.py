@@ -32,6 +32,11 @@ def method_folder(name: str, methods_dir: str | Path = METHODS_DIR) -> Path:
     return folder
 
 
+def selection(config: dict) -> Path:
+    """The methods, seeds and left-out folders of the preset's workflow run (benchmark.method.freeze_selection)."""
+    return results(config) / "selection.json"
+
+
 def dataset_dir(config: dict, dataset: str) -> Path:
     return results(config) / "data" / dataset
 

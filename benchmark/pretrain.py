@@ -46,7 +46,8 @@ def build_method(spec: MethodSpec, config: dict, stored: InputSpec, text_dim: in
                leads=list(target.leads), epochs=epochs, steps_per_epoch=steps_per_epoch)
     if spec.cls.needs_text:
         cfg["text_dim"] = text_dim
-    if spec.external:
+    if spec.external:  # every file is checked before build_encoder may read one (digests are remembered)
+        weights.verify(config, spec)
         cfg["weights"] = {name: str(path) for name, path in weights.files(config, spec).items()}
     method = spec.cls(spec.cls.build_encoder(cfg), cfg)
     method.input_spec = target
@@ -111,8 +112,9 @@ def save_checkpoint(path: Path, state: dict, device: torch.device) -> None:
 
 def load_checkpoint(path: Path) -> dict:
     """Read a checkpoint written by save_checkpoint onto the CPU, refusing anything but plain data."""
-    return torch_load(path, "the checkpoint", "Delete it to restart this pre-training from scratch (this benchmark "
-                                              "never writes such objects: the file was altered or comes from elsewhere)")
+    return torch_load(path, "the checkpoint", "Delete it to restart this pre-training from scratch",
+                      refused="Delete it to restart this pre-training from scratch (this benchmark never writes such "
+                              "objects: the file was altered or comes from elsewhere)")
 
 
 def restore_rng(ckpt: dict, device: torch.device) -> None:

@@ -38,7 +38,7 @@ def make(name: str, **overrides):
 
 
 def module(name: str):
-    """The method's module (loaded by discovery as benchmark_methods.<name>), for its helper functions."""
+    """The method's module (loaded by discovery as benchmark_methods.<name>_<folder hash>), for its helper functions."""
     return sys.modules[load_method(METHODS_DIR / name).cls.__module__]
 
 

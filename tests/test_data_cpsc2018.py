@@ -14,7 +14,7 @@ from benchmark.config import load_config
 from benchmark.data import prepare
 from benchmark.data.cpsc2018 import (CLASSES, REFERENCE_CODES, SPLIT_FILE, load_split, merl_split,
                                      read_merl_reference)
-from benchmark.data.physionet import fit_length
+from benchmark.data.preprocess import fit_length
 from benchmark.data.preprocess import normalise
 from benchmark.data.store import load_store
 from benchmark.errors import BenchmarkError

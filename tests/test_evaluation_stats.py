@@ -137,6 +137,14 @@ def test_compare_averages_seeds_and_draws_and_marks_the_planted_structure(tmp_pa
     ci = cell["methods"]["etp"]["ci"]
     assert ci["lo"] < cell["methods"]["etp"]["value"] < ci["hi"]
 
+    # a published checkpoint (one seed) that beats every row is compared with the best row trained here, and is
+    # never made the reference the others are tested against
+    preds[("ext", 0)] = {k: informative(0.1) for k in ("scores_f1_d0", "scores_f0.5_d0", "scores_f0.5_d1")}
+    _write_predictions(cfg, "linear", "t", {("ext", 0): preds[("ext", 0)]}, y)
+    with_ext = compare_linear(cfg, "t", {**{m: [0, 1] for m in methods}, "ext": [0]}, external=["ext"])["1"]["auc"]
+    assert with_ext["best"] in ("etp", "twin") and with_ext["methods"]["ext"]["value"] > with_ext["methods"]["etp"]["value"]
+    assert with_ext["methods"]["ext"]["vs_best"]["distinguishable"] and "vs_best" not in with_ext["methods"][with_ext["best"]]
+
     zs = {(m, s): {"scores": preds[(m, s)]["scores_f1_d0"]} for m in ("random_init", "etp") for s in (0, 1)}
     _write_predictions(cfg, "zeroshot", "t", zs, y)
     z = compare_zeroshot(cfg, "t", {"random_init": [0, 1], "etp": [0, 1]}, ["a", "b", "c"])

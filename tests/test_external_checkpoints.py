@@ -19,7 +19,6 @@ import yaml
 from benchmark import paths
 from benchmark.checkpoints import CheckpointError, load_published
 from benchmark.config import load_config
-from benchmark.encoders import ResNet18_1D
 from benchmark.inputs import InputAdapter, InputSpec
 from benchmark.method import load_method, run_seeds, selection
 from benchmark.pretrain import build_method
@@ -57,28 +56,67 @@ def config_for(tmp_path, methods, **changes) -> dict:
 MIMIC_ORDER = ("I", "II", "III", "aVR", "aVF", "aVL", "V1", "V2", "V3", "V4", "V5", "V6")
 
 
-def merl_layout(encoder: ResNet18_1D) -> dict[str, torch.Tensor]:
-    """The encoder's weights under MERL's names (utils/resnet1d.py), with its unused 10-class head."""
-    out = {}
-    for k, v in encoder.state_dict().items():
-        k = re.sub(r"^stem\.0\.", "conv1.", re.sub(r"^stem\.1\.", "bn1.", k))
-        out[re.sub(r"^layers\.(\d)\.", lambda m: f"layer{int(m.group(1)) + 1}.", k)] = v.clone()
-    out["linear.weight"], out["linear.bias"] = torch.randn(10, 512), torch.randn(10)
-    return out
+class MerlStyleBlock(torch.nn.Module):
+    """A BasicBlock named as MERL's utils/resnet1d.py names its modules (written here from that description)."""
+
+    def __init__(self, c_in, c_out, stride):
+        super().__init__()
+        self.conv1 = torch.nn.Conv1d(c_in, c_out, 3, stride, 1, bias=False)
+        self.bn1 = torch.nn.BatchNorm1d(c_out)
+        self.conv2 = torch.nn.Conv1d(c_out, c_out, 3, 1, 1, bias=False)
+        self.bn2 = torch.nn.BatchNorm1d(c_out)
+        self.shortcut = torch.nn.Sequential()
+        if stride != 1 or c_in != c_out:
+            self.shortcut = torch.nn.Sequential(torch.nn.Conv1d(c_in, c_out, 1, stride, bias=False),
+                                                torch.nn.BatchNorm1d(c_out))
+
+    def forward(self, x):
+        out = torch.relu(self.bn1(self.conv1(x)))
+        return torch.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
 
 
-@pytest.fixture
-def merl(tmp_path):
-    """(source encoder with non-default weights and BN statistics, its MERL-layout .pth file)."""
+class MerlStyleResNet18(torch.nn.Module):
+    """MERL's ResNet18 layout: conv1/bn1 stem without max-pool, layer1..layer4, an unused 10-class `linear`; the
+    pooled features of layer4 are what its linear probe reads. Independent of the folder's key mapping, so a
+    wrong mapping fails the comparison below."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = torch.nn.Conv1d(12, 64, 7, 2, 3, bias=False)
+        self.bn1 = torch.nn.BatchNorm1d(64)
+        c_in = 64
+        for i, (c_out, stride) in enumerate([(64, 1), (128, 2), (256, 2), (512, 2)], start=1):
+            setattr(self, f"layer{i}", torch.nn.Sequential(MerlStyleBlock(c_in, c_out, stride),
+                                                           MerlStyleBlock(c_out, c_out, 1)))
+            c_in = c_out
+        self.linear = torch.nn.Linear(512, 10)
+
+    def forward(self, x):
+        x = torch.relu(self.bn1(self.conv1(x)))
+        for i in range(1, 5):
+            x = getattr(self, f"layer{i}")(x)
+        return x.mean(-1)
+
+
+def merl_release() -> MerlStyleResNet18:
+    """A MERL-layout network with non-default weights and BN statistics, in eval mode."""
     torch.manual_seed(7)
-    source = ResNet18_1D()
-    for m in source.modules():
+    net = MerlStyleResNet18()
+    for m in net.modules():
         if isinstance(m, torch.nn.BatchNorm1d):
             m.running_mean.normal_()
             m.running_var.uniform_(0.5, 2)
+            m.weight.data.uniform_(0.5, 1.5)
+    return net.eval()
+
+
+@pytest.fixture(params=["", "module."], ids=["as-released", "DataParallel-prefix"])
+def merl(tmp_path, request):
+    """(the MERL-layout network, its state dict saved as MERL saves it, with or without a `module.` prefix)."""
+    source = merl_release()
     path = tmp_path / "res18_best_encoder.pth"
-    torch.save(merl_layout(source), path)
-    return source.eval(), path
+    torch.save({request.param + k: v for k, v in source.state_dict().items()}, path)
+    return source, path
 
 
 def merl_method(tmp_path, files):
@@ -92,8 +130,6 @@ def test_merl_checkpoint_maps_onto_the_shared_encoder(tmp_path, merl):
     spec, config, method = merl_method(tmp_path, {"res18_best_encoder.pth": local(path)})
     record = load_published(method, spec, config)
     assert record["res18_best_encoder.pth"]["sha256"] == sha256(path)
-    for k, v in source.state_dict().items():
-        assert torch.equal(method.encoder.state_dict()[k], v), k
     # the declared input: 500 Hz, 10 s, aVF before aVL, min-max again; features = the encoder's pooled output
     assert method.input_spec == InputSpec(500, 5000, MIMIC_ORDER, "minmax")
     x = np.random.default_rng(0).random((3, 12, 500), dtype=np.float32)
@@ -127,17 +163,24 @@ def test_tampered_pickle_is_refused_and_never_run(tmp_path, merl):
     assert not (tmp_path / "payload-ran").exists()
 
 
-def test_wrong_checksum_stops_before_reading(tmp_path, merl):
+def test_wrong_checksum_stops_before_anything_reads_the_file(tmp_path, merl, monkeypatch):
     _, path = merl
-    spec, config, method = merl_method(tmp_path, {"res18_best_encoder.pth": {"path": str(path), "sha256": "0" * 64}})
-    with pytest.raises(WeightsError, match=rf"methods/merl_resnet18: .*res18_best_encoder\.pth has SHA-256 "
-                                           rf"{sha256(path)}, but config.yaml pins 0{{64}} for res18_best_encoder"):
-        load_published(method, spec, config)
+    spec = load_method(copy_folder(tmp_path / "methods", "merl_resnet18", {
+        "res18_best_encoder.pth": {"path": str(path), "sha256": "0" * 64}}))
+    config = config_for(tmp_path, [spec.name])
+    expected = (rf"methods/merl_resnet18: .*res18_best_encoder\.pth has SHA-256 {sha256(path)}, but "
+                rf"weights.files.res18_best_encoder.pth.sha256 in .*merl_resnet18/config.yaml pins 0{{64}}")
+    monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("the file was read"))
+    with pytest.raises(WeightsError, match=expected):
+        build_method(spec, config, InputSpec(100, 500))
+    with pytest.raises(WeightsError, match=expected):   # and the workflow stops at start-up, not left out
+        selection(config)
 
 
 def test_key_mismatches_are_listed_in_one_error(tmp_path, merl):
     _, path = merl
     state = torch.load(path, weights_only=True)
+    state = {k.removeprefix("module."): v for k, v in state.items()}
     del state["layer1.0.bn1.weight"]                                   # missing
     state["layer2.0.conv1.weight"] = torch.zeros(128, 64, 5)           # wrong shape
     state["projection.weight"] = torch.zeros(4)                        # unexpected
@@ -210,13 +253,14 @@ def test_folders_whose_weights_this_machine_lacks_are_left_out_saying_why(tmp_pa
         "url": "https://example.org/model.safetensors", "sha256": None}})
     copy_folder(tmp_path / "methods", "hubert_ecg", {"model.safetensors": {
         "url": "https://example.org/model.safetensors", "sha256": "2" * 64}}, name="hubert_pinned")
-    offline = config_for(tmp_path, "all", download={"weights": False})
+    offline = config_for(tmp_path, "all")                               # the demo preset's download settings
+    assert offline["download"]["weights"] is False
     specs, left_out = selection(offline)
     assert not specs and set(left_out) == {"merl_resnet18", "hubert_ecg", "hubert_pinned"}
     assert "put it by hand at" in left_out["merl_resnet18"] and "https://example.org/drive" in left_out["merl_resnet18"]
     assert "no SHA-256 is pinned for model.safetensors" in left_out["hubert_ecg"]
     assert "this preset downloads no weights" in left_out["hubert_pinned"]
-    online = config_for(tmp_path, "all")                                # the paper preset downloads
+    online = config_for(tmp_path, "all", download={"weights": True})   # as the paper preset: it downloads
     specs, left_out = selection(online)
     assert list(specs) == ["hubert_pinned"] and set(left_out) == {"merl_resnet18", "hubert_ecg"}
     with pytest.raises(Exception, match=r"names merl_resnet18, which cannot run on this machine: .*by hand"):
@@ -224,9 +268,10 @@ def test_folders_whose_weights_this_machine_lacks_are_left_out_saying_why(tmp_pa
 
 
 # ------------------------------------------------------------------------------------------------ HuBERT-ECG
-def tiny_hubert_release(folder, legacy_weight_norm: bool = False):
+def tiny_hubert_release(folder, legacy_weight_norm: bool = False, prefix: str = ""):
     """A tiny HuBERT saved with save_pretrained, made to look like the Hub release: model_type and auto_map of the
-    remote class, and its two pre-training heads in the state dict. Returns the reference HubertModel."""
+    remote class, and its two pre-training heads in the state dict (keys under `prefix`, as the authors' newer
+    package saves them, and/or with the weight norm's old names). Returns the reference HubertModel."""
     from safetensors.torch import load_file, save_file
     from transformers import HubertConfig, HubertModel
 
@@ -243,7 +288,7 @@ def tiny_hubert_release(folder, legacy_weight_norm: bool = False):
     if legacy_weight_norm:
         for old, new in (("original0", "weight_g"), ("original1", "weight_v")):
             state[f"encoder.pos_conv_embed.conv.{new}"] = state.pop(f"encoder.pos_conv_embed.conv.parametrizations.weight.{old}")
-    save_file(state, str(folder / "model.safetensors"))
+    save_file({prefix + k: v for k, v in state.items()}, str(folder / "model.safetensors"))
     release = json.loads((folder / "config.json").read_text())
     release.update(model_type="hubert_ecg", architectures=["HuBERTECG"], ensemble_length=1, vocab_sizes=[100],
                    auto_map={"AutoConfig": "hubert_ecg.HuBERTECGConfig", "AutoModel": "hubert_ecg.HuBERTECG"})
@@ -251,10 +296,11 @@ def tiny_hubert_release(folder, legacy_weight_norm: bool = False):
     return model
 
 
-@pytest.mark.parametrize("legacy", [False, True], ids=["parametrized-weight-norm", "weight_g-weight_v"])
-def test_hubert_release_loads_without_remote_code_and_pools_the_last_layer(tmp_path, legacy):
+@pytest.mark.parametrize("legacy, prefix", [(False, ""), (True, ""), (False, "hubert_ecg.")],
+                         ids=["as-released", "weight_g-weight_v", "package-prefix"])
+def test_hubert_release_loads_without_remote_code_and_pools_the_last_layer(tmp_path, legacy, prefix):
     release = tmp_path / "release"
-    reference = tiny_hubert_release(release, legacy)
+    reference = tiny_hubert_release(release, legacy, prefix)
     files = {"config.json": local(release / "config.json"), "model.safetensors": local(release / "model.safetensors")}
     spec = load_method(copy_folder(tmp_path / "methods", "hubert_ecg", files))
     config = config_for(tmp_path, [spec.name])
@@ -287,6 +333,21 @@ def test_hubert_missing_key_names_folder_file_and_key(tmp_path):
     with pytest.raises(CheckpointError, match=r"(?s)methods/hubert_ecg: model.safetensors .*1 key\(s\) of the model "
                                               r"missing from the checkpoint: encoder.layers.1.final_layer_norm.bias"):
         load_published(method, spec, config)
+
+
+def test_the_shipped_hubert_architecture_is_the_small_release():
+    """hubert_ecg_small.json builds the network the release describes: about 30 M parameters, 93 frames of 512
+    for one 5 s, 12-lead, 100 Hz input, and the state-dict keys of transformers' HubertModel."""
+    spec = load_method(REPO / "methods" / "hubert_ecg")
+    cfg = {"weights": {"config.json": str(spec.folder / spec.config["weights"]["files"]["config.json"]["path"])}}
+    encoder = spec.cls.build_encoder(cfg).eval()
+    assert 29.5e6 < sum(p.numel() for p in encoder.parameters()) < 31e6
+    with torch.no_grad():
+        assert encoder(input_values=torch.zeros(1, 12 * 500)).last_hidden_state.shape == (1, 93, 512)
+    keys = set(encoder.state_dict())
+    assert {"masked_spec_embed", "encoder.pos_conv_embed.conv.parametrizations.weight.original0",
+            "feature_extractor.conv_layers.0.layer_norm.weight", "encoder.layers.7.final_layer_norm.bias"} <= keys
+    assert not any(k.startswith(("final_proj", "label_embedding")) for k in keys)
 
 
 def test_the_real_folders_declare_what_the_board_and_the_loader_need():
@@ -326,7 +387,7 @@ def test_fetch_resumes_verifies_and_says_where_to_put_the_file_by_hand(tmp_path,
         good = hashlib.sha256(blob).hexdigest()
         spec = load_method(copy_folder(tmp_path / "methods", "hubert_ecg", {
             "model.safetensors": {"url": url, "sha256": good}}))
-        config = config_for(tmp_path, "all", download={"retries": 1, "backoff": 0.01, "timeout": 5})
+        config = config_for(tmp_path, "all", download={"weights": True, "retries": 1, "backoff": 0.01, "timeout": 5})
         server.cut_after["hub/model.safetensors"] = 100_000             # the first transfer breaks off
         dest = weights.fetch(config, spec, "model.safetensors")
         assert dest == tmp_path / "cache" / "weights" / "hubert_ecg" / "model.safetensors"
@@ -340,8 +401,10 @@ def test_fetch_resumes_verifies_and_says_where_to_put_the_file_by_hand(tmp_path,
         wrong = load_method(copy_folder(tmp_path / "methods", "hubert_ecg", {
             "model.safetensors": {"url": url, "sha256": "3" * 64}}, name="hubert_wrong"))
         with pytest.raises(ChecksumMismatch, match=r"methods/hubert_wrong: .*SHA-256 of the downloaded file is "
-                                                   rf"{good}.*put it by hand at .*hubert_wrong/model.safetensors"):
+                                                   rf"{good}, but weights.files.model.safetensors.sha256 in "
+                                                   r".*hubert_wrong/config.yaml says 3{64}") as err:
             weights.fetch(config, wrong, "model.safetensors")
+        assert "by hand" not in str(err.value)       # the pin (or the release) changed: a copy by hand cannot help
         assert not (tmp_path / "cache" / "weights" / "hubert_wrong" / "model.safetensors").exists()
     finally:
         server.httpd.shutdown()
@@ -351,3 +414,17 @@ def test_fetch_resumes_verifies_and_says_where_to_put_the_file_by_hand(tmp_path,
     with pytest.raises(Unreachable, match=r"methods/hubert_gone: .*giving up after 2 attempts.*If this machine "
                                           r"cannot download it, put it by hand at"):
         weights.fetch(config, gone, "model.safetensors")
+
+
+def test_key_rules_apply_in_their_order_and_refuse_collisions():
+    from benchmark.checkpoints import map_keys
+
+    t = torch.zeros(1)
+    state = {"module.ecg_encoder.conv1.weight": t, "module.ecg_encoder.fc.bias": t, "module.proj_t.0.weight": t}
+    rules = {"select": r"ecg_encoder\.", "strip_prefix": ["module.", "ecg_encoder."], "rename": {r"^conv1\.": "stem.0."},
+             "drop": [r"^fc\."]}
+    assert list(map_keys(state, rules)) == ["stem.0.weight"]          # the README's example
+    with pytest.raises(CheckpointError, match=r"strip_prefix 'module.' maps two of the checkpoint's keys onto 'a'"):
+        map_keys({"module.a": t, "a": t}, {"strip_prefix": ["module."]})
+    with pytest.raises(CheckpointError, match=r"select '\^ecg_encoder' matches none of the checkpoint's keys"):
+        map_keys(state, {"select": "^ecg_encoder"})

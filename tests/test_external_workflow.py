@@ -12,19 +12,17 @@ import yaml
 
 from conftest import REPO, tiny_config_dict
 from test_data_download import Server, make_tree
-from test_external_checkpoints import copy_folder, local, merl_layout, sha256, tiny_hubert_release
+from test_external_checkpoints import copy_folder, local, merl_release, sha256, tiny_hubert_release
 
 
 @pytest.mark.slow
 def test_dag_with_published_checkpoints(tmp_path):
     import torch
 
-    from benchmark.encoders import ResNet18_1D
-
     methods = tmp_path / "methods"
     for name in ("etp", "random_init"):
         shutil.copytree(REPO / "methods" / name, methods / name)
-    torch.save(merl_layout(ResNet18_1D()), tmp_path / "res18_best_encoder.pth")
+    torch.save(merl_release().state_dict(), tmp_path / "res18_best_encoder.pth")
     copy_folder(methods, "merl_resnet18", {"res18_best_encoder.pth": local(tmp_path / "res18_best_encoder.pth")})
 
     release = tmp_path / "release"
@@ -43,7 +41,7 @@ def test_dag_with_published_checkpoints(tmp_path):
                     name="hubert_unpinned")
 
         cfg = tiny_config_dict(tmp_path)
-        cfg.update(methods_dir=str(methods), seeds=[0, 1])
+        cfg.update(methods_dir=str(methods), seeds=[0, 1], download={"weights": True})   # the demo downloads none
         cfg["evaluation"]["bootstrap"] = {"resamples": 200, "seed": 0}
         preset = tmp_path / "preset.yaml"
         preset.write_text(yaml.safe_dump(cfg))

@@ -71,9 +71,13 @@ def test_fresh_clone_schedules_every_pretrain_job(clone, preset):
             assert (f"method={m}", f"seed={s}") in pretrain, f"no pretrain job for {m} seed {s} in {preset}"
     assert scheduled(out, "leaderboard") == {()}
     assert scheduled(out, "prepare_dataset"), "the data are prepared in a fresh clone"
-    # a published checkpoint a fresh clone cannot get is left out with one line saying why, and is no failure
+    # a published checkpoint a fresh clone cannot get is left out with one line saying why, and is no failure;
+    # the offline presets download none
     for m in methods_of(clone, external=True):
         assert (f"method={m}", f"seed={seeds[0]}") in pretrain or f"methods/{m} is left out of preset" in out, m
+    if preset == "config/demo.yaml":
+        assert not scheduled(out, "fetch_weights") and not any(f"method={m}" in j for j in map(" ".join, pretrain)
+                                                               for m in methods_of(clone, external=True))
 
 
 def resources(dry_run_output: str, rule: str) -> list[dict[str, str]]:

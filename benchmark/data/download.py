@@ -146,7 +146,7 @@ def _hash_prefix(path: Path) -> "hashlib._Hash":
     return h
 
 
-def _transfer(url: str, part: Path, timeout: float, opener) -> tuple[str, bool]:
+def _transfer(url: str, part: Path, timeout: float, opener, pinned_by: str = SUMS_FILE) -> tuple[str, bool]:
     """One attempt: continue `part` from its current size (or start it); return (sha256 of part, resumed)."""
     offset = part.stat().st_size if part.exists() else 0
     try:
@@ -156,8 +156,8 @@ def _transfer(url: str, part: Path, timeout: float, opener) -> tuple[str, bool]:
         if e.code == 416 and offset:  # nothing left to send: the part may already be complete
             return _hash_prefix(part).hexdigest(), True
         if e.code == 404 or e.code == 410:
-            raise MissingOnServer(f"{url} is listed in {SUMS_FILE} but the server answers HTTP {e.code} "
-                                  "(file not found); the mirror may be incomplete or the project version moved")
+            raise MissingOnServer(f"{url} is listed in {pinned_by} but the server answers HTTP {e.code} "
+                                  "(file not found); the mirror may be incomplete or the file's version moved")
         if e.code in RETRY_HTTP:
             raise _Transient(f"HTTP {e.code} from {url}") from None
         raise DownloadError(f"{url}: HTTP {e.code} {e.reason}") from None
@@ -192,11 +192,12 @@ def _transfer(url: str, part: Path, timeout: float, opener) -> tuple[str, bool]:
 
 
 def download_file(url: str, dest: str | os.PathLike, sha256: str, *, retries: int = 4, backoff: float = 2.0,
-                  timeout: float = 60.0, opener=None, log: Callable[[str], None] | None = None) -> str:
+                  timeout: float = 60.0, opener=None, log: Callable[[str], None] | None = None,
+                  pinned_by: str = SUMS_FILE) -> str:
     """Fetch `url` to `dest`, verified against `sha256`. Returns 'present', 'downloaded' or 'resumed'.
 
     The bytes go to `dest.part` (kept between attempts and runs, so a later call resumes it) and are renamed to
-    `dest` only once the checksum matched.
+    `dest` only once the checksum matched. `pinned_by` names where the checksum comes from, for the errors.
     """
     dest = Path(dest)
     opener = opener or urllib.request.build_opener()
@@ -216,7 +217,7 @@ def download_file(url: str, dest: str | os.PathLike, sha256: str, *, retries: in
     attempt = 0
     while attempt <= retries:
         try:
-            digest, resumed = _transfer(url, part, timeout, opener)
+            digest, resumed = _transfer(url, part, timeout, opener, pinned_by)
         except _Transient as e:
             last = e
             attempt += 1
@@ -236,9 +237,9 @@ def download_file(url: str, dest: str | os.PathLike, sha256: str, *, retries: in
             fresh_retry_done, resumed_any = True, False
             continue
         raise ChecksumMismatch(
-            f"{url}: SHA-256 of the downloaded file is {digest}, but {SUMS_FILE} says {sha256}. The file was "
+            f"{url}: SHA-256 of the downloaded file is {digest}, but {pinned_by} says {sha256}. The file was "
             f"deleted (not kept as {dest.name}). Re-run to try again; if it persists, the server copy is corrupt "
-            "or the checksum list belongs to another version")
+            f"or {pinned_by} describes another version of the file")
     raise Unreachable(f"{url}: giving up after {retries + 1} attempts ({last})")
 
 

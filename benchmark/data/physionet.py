@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.data.download import PHYSIONET  # noqa: F401  (re-exported for the workflow)
-from benchmark.data.preprocess import normalise, resample
+from benchmark.data.preprocess import fit_length, normalise, resample
 from benchmark.data.store import LEADS, adopt_store, create_npy, write_rows, write_store
 from benchmark.errors import BenchmarkError, ConfigError
 from benchmark.io import read_json, stable_hash
@@ -266,21 +266,6 @@ def clean_nonfinite(x: np.ndarray, record: str, max_fraction: float) -> int:
             raise BadRecord(record, f"lead {LEADS[i]} has no finite sample")
         x[i, ~ok] = np.interp(t[~ok], t[ok], x[i, ok])
     return n
-
-
-def fit_length(x: np.ndarray, n: int, crop: str, pad: str) -> np.ndarray:
-    """Crop (from the start or around the centre) or pad (with 0 mV, or by repeating the record) to n samples."""
-    T = x.shape[-1]
-    if T > n:
-        start = 0 if crop == "start" else (T - n) // 2
-        return x[..., start:start + n]
-    if T < n:
-        if pad == "repeat":
-            return np.tile(x, (1, math.ceil(n / T)))[..., :n]
-        out = np.zeros(x.shape[:-1] + (n,), dtype=x.dtype)
-        out[..., :T] = x
-        return out
-    return x
 
 
 @dataclass(frozen=True)

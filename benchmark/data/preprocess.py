@@ -1,6 +1,7 @@
 """Signal preprocessing shared by every dataset: resampling, fixed length, normalisation."""
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 import numpy as np
@@ -16,6 +17,22 @@ def resample(x: np.ndarray, fs_in: float, fs_out: float) -> np.ndarray:
         return x
     ratio = Fraction(fs_out / fs_in).limit_denominator(1000)
     return resample_poly(x, ratio.numerator, ratio.denominator, axis=-1).astype(np.float32)
+
+
+def fit_length(x: np.ndarray, n: int, crop: str = "start", pad: str = "zero") -> np.ndarray:
+    """Crop (from the start or around the centre) or pad (with zeros, or by repeating the record) the last axis to
+    n samples."""
+    T = x.shape[-1]
+    if T > n:
+        start = 0 if crop == "start" else (T - n) // 2
+        return x[..., start:start + n]
+    if T < n:
+        if pad == "repeat":
+            return np.tile(x, (1,) * (x.ndim - 1) + (math.ceil(n / T),))[..., :n]
+        out = np.zeros(x.shape[:-1] + (n,), dtype=x.dtype)
+        out[..., :T] = x
+        return out
+    return x
 
 
 def normalise(x: np.ndarray, mode: str, eps: float = 1e-6) -> np.ndarray:

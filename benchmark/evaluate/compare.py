@@ -53,9 +53,12 @@ def load_predictions(config: dict, kind: str, task: str, seeds: dict[str, list[i
     return y, preds
 
 
-def _cell(values: dict[str, np.ndarray], point: dict[str, float], level: float) -> dict:
-    """CIs and paired tests of one table cell: values[method] = (B,) resampled metric."""
-    best = max(point, key=lambda m: np.nan_to_num(point[m], nan=-np.inf))
+def _cell(values: dict[str, np.ndarray], point: dict[str, float], level: float, external=()) -> dict:
+    """CIs and paired tests of one table cell: values[method] = (B,) resampled metric. The best row is the best
+    of the rows pre-trained here: a published checkpoint (`external`), trained elsewhere on other data, is
+    compared with it but never becomes the reference the others are tested against."""
+    candidates = [m for m in point if m not in external] or list(point)
+    best = max(candidates, key=lambda m: np.nan_to_num(point[m], nan=-np.inf))
     out = {"best": best, "methods": {}}
     for m, v in values.items():
         entry = {"value": None if np.isnan(point[m]) else point[m], "ci": interval(v, level)}
@@ -72,7 +75,7 @@ def _seed_draws(config: dict, seeds: dict[str, list[int]], resamples: int) -> di
     return {m: seed_draws(len(s), resamples, config["evaluation"]["bootstrap"]["seed"]) for m, s in seeds.items()}
 
 
-def compare_linear(config: dict, task: str, seeds: dict[str, list[int]]) -> dict:
+def compare_linear(config: dict, task: str, seeds: dict[str, list[int]], external=()) -> dict:
     ev = config["evaluation"]
     level, methods = ev["bootstrap"]["level"], list(seeds)
     y, preds = load_predictions(config, "linear", task, seeds)
@@ -90,11 +93,12 @@ def compare_linear(config: dict, task: str, seeds: dict[str, list[int]]) -> dict
             for metric in ("auc", "f1"):
                 values[metric][m] = seed_mean(np.stack([b[metric] for b in boot]), draws[m])
                 point[metric][m] = float(np.mean([o[metric][0] for o in once]))
-        out[f"{fraction:g}"] = {metric: _cell(values[metric], point[metric], level) for metric in ("auc", "f1")}
+        out[f"{fraction:g}"] = {metric: _cell(values[metric], point[metric], level, external)
+                                for metric in ("auc", "f1")}
     return out
 
 
-def compare_zeroshot(config: dict, task: str, seeds: dict[str, list[int]], classes: list[str]) -> dict:
+def compare_zeroshot(config: dict, task: str, seeds: dict[str, list[int]], classes: list[str], external=()) -> dict:
     ev = config["evaluation"]
     level, methods = ev["bootstrap"]["level"], list(seeds)
     y, preds = load_predictions(config, "zeroshot", task, seeds)
@@ -110,8 +114,9 @@ def compare_zeroshot(config: dict, task: str, seeds: dict[str, list[int]], class
            "resamples_repaired": repaired}
     for k in KEYS:
         out["average"][k] = _cell({m: M.macro(boot[m][k], y1h) for m in methods},
-                                  {m: float(M.macro(once[m][k], y1h)[0]) for m in methods}, level)
+                                  {m: float(M.macro(once[m][k], y1h)[0]) for m in methods}, level, external)
     for i, c in enumerate(classes):
         out["per_class"][c] = {k: _cell({m: boot[m][k][:, i] for m in methods},
-                                        {m: float(once[m][k][0, i]) for m in methods}, level) for k in KEYS}
+                                        {m: float(once[m][k][0, i]) for m in methods}, level, external)
+                               for k in KEYS}
     return out

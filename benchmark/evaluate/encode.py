@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmark.errors import BenchmarkError
-
 
 def embed(fn, signals, rows: np.ndarray, device, batch_size: int, adapt=None) -> np.ndarray:
     """Apply `fn` (a method's `features` or `embed_ecg`) to the given records in batches, in eval mode, after
@@ -22,10 +20,9 @@ def embed(fn, signals, rows: np.ndarray, device, batch_size: int, adapt=None) ->
 
 
 def load_weights(module, path, what: str) -> None:
-    from safetensors.torch import load_file
+    """Load the safetensors file a pre-training step exported into `module`, strictly, and set eval mode."""
+    from benchmark.checkpoints import load_strict, read_tensors
 
-    try:
-        module.load_state_dict(load_file(str(path)))
-    except (FileNotFoundError, RuntimeError) as e:
-        raise BenchmarkError(f"cannot load {what} from {path}: {str(e).splitlines()[0]}; re-run its pre-training") from None
+    remedy = "re-run its pre-training (delete its folder under results/<preset>/pretrain/)"
+    load_strict(module, read_tensors(path, remedy=remedy), f"{what} from {path}", remedy)
     module.eval()

@@ -41,10 +41,12 @@ def _stats(config: dict) -> dict[str, dict]:
 
 
 def draw_preset(config: dict) -> list[Path]:
-    """The figures of a preset's selected methods (benchmark.method.selected)."""
-    from benchmark.method import selected
+    """The figures of the methods of the preset's workflow run (benchmark.method.run_selection); external
+    checkpoints are named so in the legends."""
+    from benchmark.method import run_selection
 
-    return draw(config, {n: s.title for n, s in selected(config).items()})
+    specs = run_selection(config)[0]
+    return draw(config, {n: s.title + (" (external)" if s.external else "") for n, s in specs.items()})
 
 
 def draw(config: dict, titles: dict[str, str]) -> list[Path]:

@@ -67,10 +67,12 @@ def _method(config: dict, name: str, seed: int, store, device):
 
     spec = load_method(paths.method_folder(name, paths.methods_dir(config)))
     info = train_log(config, name, seed)
-    stored = InputSpec.of_store(store.meta, store.signals.shape[-1])
-    method = build_method(spec, config, stored, info.get("text_dim"))
+    # built as it was pre-trained (heads may depend on the input length); this store is adapted to that input
+    trained = InputSpec(int(info["sampling_rate"]), int(info["n_samples"]))
+    method = build_method(spec, config, trained, info.get("text_dim"))
     load_weights(method, paths.pretrain_dir(config, name, seed) / "model.safetensors", f"method {name}")
-    return spec, method.to(device), InputAdapter(stored, method.input_spec)
+    return spec, method.to(device), InputAdapter(InputSpec.of_store(store.meta, store.signals.shape[-1]),
+                                                 method.input_spec)
 
 
 def write_subsets(config: dict, task_name: str, out) -> None:
@@ -169,17 +171,17 @@ def zeroshot(config: dict, method: str, seed: int, task_name: str, out, predicti
 def write_stats(config: dict, task_name: str, out) -> None:
     """Bootstrap CIs and paired tests between the methods of a task (benchmark.evaluate.compare)."""
     from benchmark.evaluate.compare import compare_linear, compare_zeroshot
-    from benchmark.method import run_seeds, selected
+    from benchmark.method import run_selection
 
-    specs = selected(config)
-    seeds = {m: run_seeds(config, s) for m, s in specs.items()}
+    specs, seeds, _ = run_selection(config)
+    external = [m for m, s in specs.items() if s.external]
     ev = config["evaluation"]
     _, _, data = task(config, task_name)
-    result = {"task": task_name, "seeds": seeds, "bootstrap": ev["bootstrap"],
+    result = {"task": task_name, "seeds": seeds, "external": external, "bootstrap": ev["bootstrap"],
               "test_records": int((data.split == "test").sum())}
     if task_name in ev["linear_tasks"]:
-        result["linear"] = compare_linear(config, task_name, seeds)
+        result["linear"] = compare_linear(config, task_name, seeds, external)
     zero_shot = {m: seeds[m] for m, s in specs.items() if s.cls.zero_shot}
     if task_name in ev["zeroshot_tasks"] and zero_shot:
-        result["zeroshot"] = compare_zeroshot(config, task_name, zero_shot, data.classes)
+        result["zeroshot"] = compare_zeroshot(config, task_name, zero_shot, data.classes, external)
     write_json(out, result)

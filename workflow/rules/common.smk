@@ -20,7 +20,7 @@ from benchmark.evaluate import plots  # noqa: E402
 from benchmark.config import check_references, check_removed_keys, config_hash, result_settings  # noqa: E402
 from benchmark.errors import BenchmarkError  # noqa: E402
 from benchmark.io import write_json  # noqa: E402
-from benchmark.method import run_seeds, selection  # noqa: E402
+from benchmark.method import freeze_selection  # noqa: E402
 
 try:
     check_removed_keys(config, "the preset")
@@ -30,7 +30,7 @@ validate(config, "../schemas/config.schema.yaml")
 try:
     check_references(config)
     bdata.check_sources(config)
-    METHODS, LEFT_OUT = selection(config)
+    METHODS, METHOD_SEEDS, LEFT_OUT = freeze_selection(config)  # also read by the steps that gather every method
 except BenchmarkError as e:
     raise WorkflowError(f"cannot build the workflow: {e}") from None
 for _name, _why in LEFT_OUT.items():  # a folder whose published checkpoint this machine cannot get: not a failure
@@ -40,8 +40,6 @@ RESOLVED = paths.results(config) / "config.json"
 if not RESOLVED.exists() or json.loads(RESOLVED.read_text()) != config:
     write_json(RESOLVED, config)  # rewritten only on change, so its age never triggers re-runs
 
-SEEDS = config["seeds"]
-METHOD_SEEDS = {m: run_seeds(config, s) for m, s in METHODS.items()}  # a published checkpoint: one seed
 EVAL = config["evaluation"]
 ZERO_SHOT = [m for m, s in METHODS.items() if s.cls.zero_shot]
 if config["evaluation"]["zeroshot_tasks"] and not ZERO_SHOT:
@@ -53,7 +51,9 @@ LOGS = paths.results(config) / "logs"
 # The interpreter every step runs `-m benchmark` with: the one running Snakemake, or, with --use-conda, the rule's
 # environment's (environment.yml). An environment variable, so the shell commands name no workflow variable.
 _conda = DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
-os.environ.update(BENCHMARK_PYTHON="python" if _conda else sys.executable)  # set here, not required of the user
+# (a value the user set wins). PYTHONPATH: the package is importable from any --directory, also in a conda env.
+os.environ.update(BENCHMARK_PYTHON=os.environ.get("BENCHMARK_PYTHON") or ("python" if _conda else sys.executable),
+                  PYTHONPATH=os.pathsep.join([str(REPO)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
 ENV = str(REPO / "environment.yml")
 try:
     CORES = workflow.cores
@@ -106,6 +106,17 @@ def pretrain_inputs(w):
     return inputs + list(weights.files(config, spec).values())
 
 
+def fetch_entry(w) -> dict:
+    """The url and pinned SHA-256 of a file fetch_weights downloads."""
+    method, name = w.fetched.split("/", 1)
+    return METHODS[method].config["weights"]["files"][name]
+
+
+def pretrain_gpu(w) -> int:
+    """A published checkpoint is only loaded and exported: its job needs no turn on the GPU."""
+    return 0 if METHODS[w.method].external else 1
+
+
 def task_inputs(w):
     return [paths.dataset_dir(config, config["tasks"][w.task]["dataset"]) / "meta.json",
             paths.pretrain_dir(config, w.method, int(w.seed)) / "train_log.json"]
@@ -135,8 +146,8 @@ def all_metrics(w):
 
 EVAL_TASKS = sorted(set(EVAL["linear_tasks"]) | set(EVAL["zeroshot_tasks"]))
 PLOTS = plots.files(config)
-# published checkpoint files the workflow downloads: (method, file name) -> cache path
-FETCHED = {(m, n): weights.cache_path(config, m, n) for m, s in METHODS.items() for n in weights.to_fetch(config, s)}
+# published checkpoint files the workflow downloads: "<method>/<file name>" under the weights cache
+FETCHED = [f"{m}/{n}" for m, s in METHODS.items() for n in weights.to_fetch(s)]
 
 
 wildcard_constraints:

@@ -23,11 +23,13 @@ rule fetch_weights:
     output:
         paths.weights_cache(config) / "{fetched}",
     wildcard_constraints:
-        fetched="|".join(re.escape(f"{m}/{n}") for m, n in FETCHED) or "(?!)",
+        fetched="|".join(map(re.escape, FETCHED)) or "(?!)",
     params:
         config=RESOLVED,
         method=lambda w: w.fetched.split("/", 1)[0],
         file=lambda w: w.fetched.split("/", 1)[1],
+        # a new url or pin fetches again (the downloader replaces a cached file that no longer matches)
+        pin=lambda w: config_hash(fetch_entry(w)),
     log:
         LOGS / "fetch_weights" / "{fetched}.log",
     conda:

@@ -14,7 +14,7 @@ rule pretrain:
         method_code=lambda w: METHOD_CODE[w.method],
     threads: PRETRAIN_THREADS
     resources:
-        gpu=1,
+        gpu=pretrain_gpu,
     log:
         LOGS / "pretrain" / "{method}_seed{seed}.log",
     conda:
