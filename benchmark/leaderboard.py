@@ -398,7 +398,7 @@ def _header(config: dict, runs: list[dict], demo: bool, methods: list[str], titl
               f"- Code: commit {commits}; code fingerprint {code['fingerprint']} (benchmark/provenance.py)",
               f"- Command: `{machine['command']}`; generated "
               f"{dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
-              f"- Data: " + "; ".join(f"{n} ({d.get('title', d['source'])}, source `{d['source']}`)"
+              "- Data: " + "; ".join(f"{n} ({d.get('title', d['source'])}, source `{d['source']}`)"
                                       for n, d in config["datasets"].items()),
               f"- Signals: {config['data']['sampling_rate']} Hz, {config['data']['seconds']} s, 12 leads, "
               f"normalisation `{config['data']['normalisation']}`",
@@ -409,11 +409,11 @@ def _header(config: dict, runs: list[dict], demo: bool, methods: list[str], titl
               f"- Pre-training text: {text_line}; training split only",
               *[f"- {m['summary']}" for m in metas.values() if m.get("summary")],
               *_settings_lines(runs, titles),
-              *([f"- External checkpoints (published weights evaluated as released, pre-trained elsewhere on other "
-                 f"data; not a same-budget comparison): " + "; ".join(
+              *(["- External checkpoints (published weights evaluated as released, pre-trained elsewhere on other "
+                 "data; not a same-budget comparison): " + "; ".join(
                      f"{titles.get(m, m)}, pre-trained on {on}" for m, on in machine["external"].items())]
                 if machine["external"] else []),
-              *([f"- Left out of this run: " + "; ".join(
+              *(["- Left out of this run: " + "; ".join(
                   f"methods/{m}: {why}" for m, why in machine["left_out"].items())]
                 if machine["left_out"] else []),
               f"- Seeds: {config['seeds']} (mean ± sample std when more than one"
