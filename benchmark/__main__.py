@@ -136,12 +136,18 @@ def main(argv=None) -> int:
     add("methods", cmd_methods)
     args = p.parse_args(argv)
 
-    from benchmark.errors import BenchmarkError
+    from benchmark.errors import BenchmarkError, storage_problem
 
     try:
         args.fn(args)
     except BenchmarkError as e:
         print(f"error ({args.command}): {e}", file=sys.stderr)
+        return 2
+    except Exception as e:
+        problem = storage_problem(e, getattr(args, "out", None))
+        if problem is None:
+            raise  # a bug: the traceback is what its author needs
+        print(f"error ({args.command}): {problem}", file=sys.stderr)
         return 2
     return 0
 

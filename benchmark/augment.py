@@ -13,6 +13,8 @@ own standard deviation where that matters, so they mean the same after min-max o
 """
 from __future__ import annotations
 
+import difflib
+import inspect
 import math
 
 import torch
@@ -175,18 +177,10 @@ class Compose:
     def from_config(cls, spec: str | list[dict] | None, sampling_rate: int) -> "Compose":
         """`spec`: a list of {name: ..., <arguments>, apply_p: ...}, or the name of one of FAMILIES."""
         summary = family_summary(spec)
-        if isinstance(spec, str):
-            if spec not in FAMILIES:
-                raise ConfigError(f"unknown augmentation family {spec!r} in a method config; available: "
-                                  f"{sorted(FAMILIES)}, or give a list of augmentations")
-            spec = FAMILIES[spec][1]
         steps = []
-        for entry in spec or []:
+        for entry in resolve(spec):
             entry = dict(entry)
-            name = entry.pop("name", None)
-            if name not in AUGMENTATIONS:
-                raise ConfigError(f"unknown augmentation {name!r} in a method config; available: {sorted(AUGMENTATIONS)}")
-            apply_p = entry.pop("apply_p", 1.0)
+            name, apply_p = entry.pop("name"), entry.pop("apply_p", 1.0)
             steps.append((AUGMENTATIONS[name], dict(entry, sampling_rate=sampling_rate), apply_p))
         return cls(steps, summary)
 
@@ -250,3 +244,42 @@ def baseline_removal(x: torch.Tensor, window_s: float = 1.0, sampling_rate: int 
 
 
 AUGMENTATIONS.update({f.__name__: f for f in (powerline_noise, moving_average_smooth, baseline_removal)})
+
+
+def arguments(name: str) -> list[str]:
+    """The arguments a config entry may give augmentation `name` (besides `apply_p`; the loop adds sampling_rate)."""
+    params = list(inspect.signature(AUGMENTATIONS[name]).parameters.values())[1:]
+    return [p.name for p in params if p.kind is p.POSITIONAL_OR_KEYWORD and p.name != "sampling_rate"]
+
+
+def resolve(spec, where: str = "a method config") -> list[dict]:
+    """The list of entries a config value stands for (a family name, a list, or nothing), checked: known names,
+    known arguments (the functions take **_ for the sampling rate, so a misspelt argument would vanish), apply_p a
+    probability. Errors name `where` and the closest valid spelling."""
+    if spec is None:
+        return []
+    if isinstance(spec, str):
+        if spec not in FAMILIES:
+            raise ConfigError(f"{where}: unknown augmentation family {spec!r}{_close(spec, FAMILIES)}; available: "
+                              f"{', '.join(sorted(FAMILIES))}, or a list of augmentations")
+        return FAMILIES[spec][1]
+    if not isinstance(spec, list):
+        raise ConfigError(f"{where}: augmentations must be a family name ({', '.join(sorted(FAMILIES))}) or a list of "
+                          f"{{name: ..., <arguments>}} entries, not {type(spec).__name__}")
+    for i, entry in enumerate(spec):
+        name = entry.get("name") if isinstance(entry, dict) else None
+        if name not in AUGMENTATIONS:
+            raise ConfigError(f"{where}[{i}]: unknown augmentation {name!r}{_close(str(name), AUGMENTATIONS)}; "
+                              f"available: {', '.join(sorted(AUGMENTATIONS))}")
+        for arg in sorted(set(entry) - {"name", "apply_p"} - set(arguments(name))):
+            raise ConfigError(f"{where}[{i}]: augmentation {name!r} has no argument {arg!r}"
+                              f"{_close(arg, arguments(name))}; its arguments: {', '.join(arguments(name))}, apply_p")
+        p = entry.get("apply_p", 1.0)
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
+            raise ConfigError(f"{where}[{i}]: apply_p of {name!r} is {p!r}; give a probability in [0, 1]")
+    return spec
+
+
+def _close(word: str, options) -> str:
+    found = difflib.get_close_matches(word, list(options), n=1)
+    return f" (did you mean {found[0]!r}?)" if found else ""

@@ -48,16 +48,16 @@ def torch_load(path: str | Path, what: str, remedy: str, refused: str | None = N
         raise CheckpointError(f"cannot read {what} {path} ({type(e).__name__}: {str(e)[:160]}). {remedy}") from None
 
 
-def read_tensors(path: str | Path, key: str | None = None, remedy: str = "") -> dict[str, torch.Tensor]:
+def read_tensors(path: str | Path, key: str | None = None, remedy: str = "", where: str = "") -> dict[str, torch.Tensor]:
     """The name -> tensor mapping of a weights file; `key` picks it out of a dict that holds more than tensors
-    (e.g. {"epoch": 3, "state_dict": {...}})."""
+    (e.g. {"epoch": 3, "state_dict": {...}}). `where` (e.g. "methods/merl_resnet18: ") starts every error."""
     path = Path(path)
     if path.suffix == ".safetensors":
         from safetensors import SafetensorError
         from safetensors.torch import load_file
 
         if key is not None:
-            raise CheckpointError(f"{path} is a safetensors file, a flat mapping of names to tensors: it has no "
+            raise CheckpointError(f"{where}{path} is a safetensors file, a flat mapping of names to tensors: it has no "
                                   f"entry {key!r}; remove weights.state_dict_key. {remedy}")
         try:
             return load_file(str(path))
@@ -69,39 +69,43 @@ def read_tensors(path: str | Path, key: str | None = None, remedy: str = "") -> 
     if key is not None:
         if not isinstance(obj, dict) or key not in obj:
             found = sorted(obj)[:10] if isinstance(obj, dict) else type(obj).__name__
-            raise CheckpointError(f"{path} has no entry {key!r} (found {found}); set weights.state_dict_key in the "
-                                  "method's config.yaml to the entry holding the tensors")
+            raise CheckpointError(f"{where}{path} has no entry {key!r} (found {found}); set weights.state_dict_key in "
+                                  "the method's config.yaml to the entry holding the tensors")
         obj = obj[key]
     if not isinstance(obj, dict):
-        raise CheckpointError(f"{path} holds a {type(obj).__name__}, not a mapping of names to tensors")
+        raise CheckpointError(f"{where}{path} holds a {type(obj).__name__}, not a mapping of names to tensors")
     other = sorted(k for k, v in obj.items() if not isinstance(v, torch.Tensor))
     if other:
         hint = next((k for k in ("state_dict", "model_state_dict", "model", "encoder") if k in obj), None)
-        raise CheckpointError(f"{path} holds entries that are not tensors ({other[:SHOWN]}); set "
-                              f"weights.state_dict_key in the method's config.yaml to the entry holding the tensors"
-                              + (f" (probably {hint!r})" if hint else ""))
+        kinds = ", ".join(f"{k!r} ({type(obj[k]).__name__})" for k in other[:SHOWN])
+        raise CheckpointError(f"{where}{path} holds entries that are not tensors: {kinds}"
+                              + (f" and {len(other) - SHOWN} more" if len(other) > SHOWN else "")
+                              + "; set weights.state_dict_key in the method's config.yaml to the entry holding the "
+                              "tensors" + (f" (probably {hint!r})" if hint else ""))
     return obj
 
 
-def map_keys(state: dict[str, torch.Tensor], rules: dict | None) -> dict[str, torch.Tensor]:
-    """Apply a folder's key rules (select, strip_prefix, rename, drop; see the module docstring)."""
+def map_keys(state: dict[str, torch.Tensor], rules: dict | None, where: str = "") -> dict[str, torch.Tensor]:
+    """Apply a folder's key rules (select, strip_prefix, rename, drop; see the module docstring). `where` (e.g.
+    "methods/merl_resnet18: ") starts every error."""
     rules = rules or {}
     out = dict(state)
     if rules.get("select"):
         pattern = re.compile(rules["select"])
         out = {k: v for k, v in out.items() if pattern.search(k)}
         if not out:
-            raise CheckpointError(f"weights.keys.select {rules['select']!r} matches none of the checkpoint's keys "
+            raise CheckpointError(f"{where}weights.keys.select {rules['select']!r} matches none of the checkpoint's keys "
                                   f"(e.g. {_sample(state)}); the regex is searched anywhere in a key")
 
     def rekey(rule: str, fn) -> None:
         nonlocal out
-        renamed = {}
+        renamed, source = {}, {}
         for k, v in out.items():
             new = fn(k)
             if new in renamed:
-                raise CheckpointError(f"weights.keys.{rule} maps two of the checkpoint's keys onto {new!r}")
-            renamed[new] = v
+                raise CheckpointError(f"{where}weights.keys.{rule} maps two of the checkpoint's keys, {source[new]!r} "
+                                      f"and {k!r}, onto {new!r}; make the rule tell them apart (or drop one first)")
+            renamed[new], source[new] = v, k
         out = renamed
 
     for prefix in rules.get("strip_prefix", []):
@@ -146,14 +150,19 @@ def load_published(method: nn.Module, spec, config: dict) -> dict:
     config.yaml `weights.keys` and then `method.map_checkpoint_keys`, loaded strictly. Returns what the provenance
     records of the files."""
     from benchmark import weights
+    from benchmark.method import method_code
 
     record = weights.verify(config, spec)
     cfg = spec.config["weights"]
     name = weights.state_dict_file(spec)
     path = weights.location(config, spec, name)
     folder = f"methods/{spec.name}"
-    state = read_tensors(path, cfg.get("state_dict_key"), f"Check weights.files.{name} in {folder}/config.yaml")
-    state = method.map_checkpoint_keys(map_keys(state, cfg.get("keys")))
+    where = f"{folder}: "
+    state = read_tensors(path, cfg.get("state_dict_key"), f"Check weights.files.{name} in {folder}/config.yaml",
+                         where=where)
+    state = map_keys(state, cfg.get("keys"), where=f"{folder}/config.yaml ")
+    with method_code(spec, "map_checkpoint_keys"):
+        state = method.map_checkpoint_keys(state)
     load_strict(method.checkpoint_target(), state, f"{folder}: {name} ({path}), after its key mapping,",
                 f"Fix the mapping (weights.keys in {folder}/config.yaml, or map_checkpoint_keys in its method.py); "
                 "shape mismatches usually mean another architecture than the checkpoint's (build_encoder, or the "

@@ -27,11 +27,12 @@ def read_yaml(path: str | Path) -> dict:
     return data
 
 
-def validate(config: dict, schema_path: str | Path, where: str) -> dict:
-    """Validate against a JSON schema (YAML file), filling in defaults; errors name the offending key."""
+def validate(config: dict, schema_path: str | Path | dict, where: str) -> dict:
+    """Validate against a JSON schema (a YAML file, or the schema itself), filling in defaults; errors name the
+    offending key."""
     import jsonschema
 
-    schema = read_yaml(schema_path)
+    schema = schema_path if isinstance(schema_path, dict) else read_yaml(schema_path)
     config = copy.deepcopy(config)
     validator_cls = jsonschema.validators.validator_for(schema)
 
@@ -45,7 +46,8 @@ def validate(config: dict, schema_path: str | Path, where: str) -> dict:
     errors = sorted(filling(schema).iter_errors(config), key=lambda e: list(e.path))
     if errors:
         lines = [f"  {'.'.join(map(str, e.path)) or '(top level)'}: {e.message}" for e in errors[:10]]
-        raise ConfigError(f"{where} does not match its schema ({schema_path}):\n" + "\n".join(lines))
+        source = "its declared schema" if isinstance(schema_path, dict) else f"its schema ({schema_path})"
+        raise ConfigError(f"{where} does not match {source}:\n" + "\n".join(lines))
     return config
 
 
@@ -116,3 +118,13 @@ def result_settings(pretrain: dict) -> dict:
 
 def config_hash(obj) -> str:
     return stable_hash(obj)
+
+
+# The key under which the workflow adds a run's frozen method selection to its settings file
+# (benchmark.method.run_settings); never part of a preset.
+RUN_SELECTION = "run_selection"
+
+
+def preset_hash(config: dict) -> str:
+    """Hash of a preset's settings, the same whether read from the preset or from a run's settings file."""
+    return config_hash({k: v for k, v in config.items() if k != RUN_SELECTION})

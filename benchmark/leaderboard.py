@@ -19,7 +19,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from benchmark import paths, provenance
-from benchmark.config import config_hash
+from benchmark.config import preset_hash
 from benchmark.evaluate import plots
 from benchmark.evaluate.compare import BASELINE, method_order
 from benchmark.errors import BenchmarkError
@@ -169,12 +169,17 @@ def build(config: dict, methods: list[str], titles: dict[str, str], zero_shot: l
 
     external = {m: _external([r for (_, mm, _), runs in results.items() if mm == m for r in runs]) for m in methods}
     external = {m: on for m, on in external.items() if on}
+    # what each external row's encoder sees and gives: its declared input and its feature size
+    external_io = {m: next(({"input": r["provenance"].get("input"), "feature_dim": r["provenance"].get("feature_dim")}
+                            for (_, mm, _), runs in results.items() if mm == m for r in runs), {})
+                   for m in external}
 
     def title(kind, m, t=None) -> str:
         bad = any(key[:2] == (kind, m) and (t is None or key[2] == t) for key in stale)
         return titles.get(m, m) + (" (external checkpoint)" if m in external else "") + (f" {STALE}" if bad else "")
 
     machine: dict = {"preset": config["preset"], "linear": [], "zeroshot": [], "external": external,
+                     "external_io": external_io,
                      "left_out": dict(left_out or {}), "methods_dir": _methods_dir(config)}
 
     stats = {t: read_json(paths.stats(config, t)) for t in sorted(set(ev["linear_tasks"]) | set(ev["zeroshot_tasks"]))
@@ -215,7 +220,7 @@ def build(config: dict, methods: list[str], titles: dict[str, str], zero_shot: l
     sections = ["## Table 1: linear evaluation (frozen encoder, logistic regression, 100% of the training labels; "
                 f"macro AUC and macro F1, %, [{level} CI])",
                 f"Records (train/val/test): {counts or '(no results)'}. Steps: the method's pre-training optimiser "
-                f"steps. {legend}" + (f" {_external_note(external, titles, config)}" if external else ""),
+                f"steps. {legend}" + (f" {_external_note(external, titles, config, external_io)}" if external else ""),
                 tabulate(rows, headers, tablefmt="github", disable_numparse=True) if rows else "_no linear results yet_"]
 
     # ---- Table 1b: label efficiency (linear AUC at each fraction of the training labels)
@@ -287,7 +292,8 @@ def build(config: dict, methods: list[str], titles: dict[str, str], zero_shot: l
     commands = sorted({r["provenance"].get("pretrain_command") for r in all_runs} - {None})
     machine.update({
         "results_dir": str(paths.results(config)),
-        "config_hash": config_hash(config),
+        "config_hash": preset_hash(config),
+        "settings_file": os.environ.get("BENCHMARK_SETTINGS"),
         "methods": list(methods),
         "command": commands[0] if len(commands) == 1 else " | ".join(commands) or
         os.environ.get("BENCHMARK_INVOCATION", "(not run by snakemake)"),
@@ -334,9 +340,16 @@ def _demo_summary(config: dict, results: dict, titles: dict[str, str], stats: di
             f"not on every task: {names([m for m in trained if m not in above])}.")
 
 
-def _external_note(external: dict[str, str], titles: dict[str, str], config: dict) -> str:
-    """Why an external row is not a same-budget comparison with the rows pre-trained here."""
-    rows = "; ".join(f"{titles.get(m, m)}: {on}" for m, on in external.items())
+def _external_note(external: dict[str, str], titles: dict[str, str], config: dict, io: dict | None = None) -> str:
+    """Why an external row is not a same-budget comparison with the rows pre-trained here; what each one's encoder
+    was given (its declared input) and gives (its feature size)."""
+    def row(m: str) -> str:
+        seen = (io or {}).get(m) or {}
+        shape = ", ".join(x for x in (f"input {seen['input']}" if seen.get("input") else "",
+                                      f"{seen['feature_dim']}-d features" if seen.get("feature_dim") else "") if x)
+        return f"{titles.get(m, m)}: pre-trained on {external[m]}" + (f"; {shape}" if shape else "")
+
+    rows = "; ".join(row(m) for m in external)
     return (f"*External checkpoint* rows are published models evaluated as released, with their own architecture, "
             f"input and pre-training data ({rows}), not the train split of `{config['pretrain']['dataset']}` the other "
             "rows were pre-trained on: they are not a same-budget comparison (their pre-training data may even "
@@ -498,10 +511,11 @@ def publish_problems(board: dict, config: dict) -> list[str]:
     if board.get("methods_dir", "methods") != "methods":
         problems.append(f"its methods come from {board['methods_dir']}, not from this repository's methods/ "
                         "(methods_dir): a published board is made of committed method folders")
-    if board.get("config_hash") != config_hash(config):
+    if board.get("config_hash") != preset_hash(config):
+        settings = board.get("settings_file") or f"{paths.results(config) / 'settings'}/<the run's hash>.json"
         problems.append("it was made with other settings than the configuration given to publish (e.g. "
-                        "--config overrides, or an edited preset): publish with "
-                        f"--config {paths.results(config) / 'config.json'}, or re-run the preset")
+                        f"--config overrides, or an edited preset): publish with --config {settings} (the run's "
+                        "settings file), or re-run the preset")
     return problems
 
 

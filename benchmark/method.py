@@ -13,8 +13,10 @@ marked external on the leaderboard: it was pre-trained elsewhere, on other data.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import sys
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,8 +25,9 @@ from torch import nn
 
 from benchmark import paths, weights
 from benchmark.config import REPO_ROOT, config_hash, read_yaml, validate
-from benchmark.errors import ConfigError
-from benchmark.io import read_json, stable_hash, write_json
+from benchmark.errors import BenchmarkError, ConfigError
+from benchmark.io import stable_hash
+from benchmark.params import check as check_params
 from benchmark.paths import METHODS_DIR
 
 METHOD_SCHEMA = REPO_ROOT / "workflow" / "schemas" / "method.schema.yaml"
@@ -46,6 +49,9 @@ class Method(nn.Module):
     paper: str = ""
     needs_text: bool = False   # the loop then adds batch["text_emb"] (frozen report embeddings)
     zero_shot: bool = False    # implements embed_ecg / embed_text into a shared ECG-text space
+    # every key of config.yaml `params` -> the JSON schema of its value (benchmark.params); config.yaml must give
+    # exactly these keys, so a misspelt one stops the run at start-up. Read them as cfg["key"].
+    params_schema: dict = {}
 
     def __init__(self, encoder: nn.Module, cfg: dict):
         super().__init__()
@@ -130,6 +136,57 @@ class MethodSpec:
         return self.config["weights"]["pretrained_on"] if self.external else None
 
 
+@contextlib.contextmanager
+def method_code(spec: MethodSpec, what: str):
+    """Run a method folder's own code (`what`, e.g. its Method.__init__): an exception it raises becomes one error
+    naming the folder and the line of the folder's code it came from, not a traceback from inside torch."""
+    try:
+        yield
+    except BenchmarkError:
+        raise
+    except Exception as e:
+        frames = [f for f in traceback.extract_tb(e.__traceback__)
+                  if Path(f.filename).resolve().is_relative_to(spec.folder.resolve())]
+        at = f" (at {Path(frames[-1].filename).name} line {frames[-1].lineno}: {frames[-1].line})" if frames else ""
+        raise ConfigError(f"methods/{spec.name}: {what} failed{at}: {type(e).__name__}: {_first_line(e)}") from e
+
+
+def _first_line(e: BaseException) -> str:
+    return (str(e).strip().splitlines() or [""])[0][:300]
+
+
+def check_io(method: Method, spec: MethodSpec) -> None:
+    """Run one batch of two zero records of the method's declared input through `features` (eval mode, no
+    gradient, the random state untouched) and check what comes out against `feature_dim`: a folder whose
+    encoder expects other leads or another length, or whose feature_dim is wrong, is stopped here, naming the
+    folder and the setting, before anything is extracted, trained or written."""
+    target, folder = method.input_spec, f"methods/{spec.name}"
+    x = torch.zeros(2, len(target.leads), target.n_samples)
+    was_training = method.training
+    method.eval()
+    try:
+        with torch.no_grad(), torch.random.fork_rng(devices=[]):
+            out = method.features(x)
+    except Exception as e:
+        declared = spec.config.get("input") or {}
+        leads = ("" if "leads" in declared else
+                 f" `input: leads` is not declared, so it gets the store's {len(target.leads)} leads; if the encoder "
+                 "was trained on fewer, declare them by name.")
+        raise ConfigError(
+            f"{folder}: its encoder fails on a batch of the input it declares ({target.describe()}; "
+            f"{len(target.leads)} leads {', '.join(target.leads)}): {type(e).__name__}: {_first_line(e)}. "
+            f"Declare the input the encoder expects under `input:` (leads, sampling_rate, seconds) in "
+            f"{spec.folder}/config.yaml.{leads}") from None
+    finally:
+        method.train(was_training)
+    dim = method.feature_dim
+    if not isinstance(out, torch.Tensor) or out.ndim != 2 or tuple(out.shape) != (2, dim):
+        shape = list(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise ConfigError(f"{folder}: features() of a batch of 2 records returns {shape}, but feature_dim is {dim} "
+                          f"(expected [2, {dim}]); fix feature_dim or features() in {spec.folder}/method.py "
+                          "(feature_dim defaults to the encoder's out_dim)")
+
+
 def run_seeds(config: dict, spec: MethodSpec) -> list[int]:
     """The seeds a method runs with: the preset's, or only the first for a published checkpoint (its weights do
     not depend on our seed, and its evaluation is deterministic: more seeds would repeat one number)."""
@@ -168,7 +225,9 @@ def load_method(folder: str | Path) -> MethodSpec:
     if config.get("weights") and config["trains"]:
         raise ConfigError(f"{folder}/config.yaml names weights: but trains: true; a published checkpoint is "
                           "evaluated as released: set trains: false")
-    spec = MethodSpec(name, folder, config, _load_class(name, folder))
+    cls = _load_class(name, folder)
+    check_params(folder, config["params"], cls.params_schema)
+    spec = MethodSpec(name, folder, config, cls)
     if spec.external:
         weights.state_dict_file(spec)  # the file holding the tensors is known (or the error says how to name it)
     return spec
@@ -219,26 +278,32 @@ def runnable(config: dict, name: str) -> MethodSpec:
     return spec
 
 
-def freeze_selection(config: dict) -> tuple[dict[str, MethodSpec], dict[str, list[int]], dict[str, str]]:
-    """The selection of a workflow run (methods, each one's seeds, folders left out and why), written by the
-    workflow at start-up to <results_dir>/selection.json (only when it changed): the steps that gather every
-    method's results (statistics, figures, board) read it, so they see the methods the DAG was built with even
-    if a checkpoint file appears or disappears while it runs."""
+def freeze_selection(config: dict) -> tuple[dict[str, MethodSpec], dict[str, list[int]], dict[str, str], dict]:
+    """The selection of a workflow run: (specs, each method's seeds, folders left out and why, the frozen record
+    of all three). The workflow stores the record in the run's settings file (`run_selection`, see
+    `run_settings`): the steps that gather every method's results (statistics, figures, board) read it there,
+    so they see the methods the DAG was built with even if a checkpoint file appears or disappears while it
+    runs. Nothing is written here."""
     specs, left_out = selection(config)
-    frozen = {"config_hash": config_hash(config), "methods": list(specs),
-              "seeds": {m: run_seeds(config, s) for m, s in specs.items()}, "left_out": left_out}
-    path = paths.selection(config)
-    if not path.exists() or read_json(path) != frozen:
-        write_json(path, frozen)
-    return specs, frozen["seeds"], left_out
+    frozen = {"methods": list(specs), "seeds": {m: run_seeds(config, s) for m, s in specs.items()},
+              "left_out": left_out}
+    return specs, frozen["seeds"], left_out, frozen
+
+
+def run_settings(config: dict, frozen: dict) -> tuple[dict, Path]:
+    """(the settings of one workflow run: the preset plus its frozen selection, and the file they go to). The file
+    is named by the hash of its content (<results_dir>/settings/<hash>.json) and written once, after Snakemake
+    holds its lock (the Snakefile's onstart), never rewritten: a second command on the same preset, refused,
+    dry or running beside this one, cannot change what this run's jobs read."""
+    settings = dict(config, run_selection=frozen)
+    return settings, paths.results(config) / "settings" / f"{config_hash(settings)}.json"
 
 
 def run_selection(config: dict) -> tuple[dict[str, MethodSpec], dict[str, list[int]], dict[str, str]]:
-    """(specs, seeds, left out) of this preset's workflow run: its selection.json when it was written for these
-    settings, else the selection made now."""
-    path = paths.selection(config)
-    frozen = read_json(path) if path.exists() else None
-    if frozen and frozen.get("config_hash") == config_hash(config):
+    """(specs, seeds, left out) of a workflow run: the selection frozen in its settings file (`run_selection`),
+    or, for a preset given by hand, the selection made now."""
+    frozen = config.get("run_selection")
+    if frozen:
         root = paths.methods_dir(config)
         return ({m: load_method(root / m) for m in frozen["methods"]}, frozen["seeds"], frozen["left_out"])
     specs, left_out = selection(config)

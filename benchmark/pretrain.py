@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -30,8 +31,8 @@ from benchmark.config import config_hash, result_settings
 from benchmark.data.store import load_store
 from benchmark.errors import BenchmarkError, TrainingDiverged
 from benchmark.inputs import InputAdapter, InputSpec
-from benchmark.io import atomic_path, write_json
-from benchmark.method import MethodSpec
+from benchmark.io import FINISHED, atomic_path, exclusive, keep_finished, read_json, reuse_finished, write_json
+from benchmark.method import MethodSpec, check_io, method_code
 from benchmark.optim import build_optimizer, build_schedule
 
 CHECKPOINT = "checkpoint.pt"
@@ -49,8 +50,12 @@ def build_method(spec: MethodSpec, config: dict, stored: InputSpec, text_dim: in
     if spec.external:  # every file is checked before build_encoder may read one (digests are remembered)
         weights.verify(config, spec)
         cfg["weights"] = {name: str(path) for name, path in weights.files(config, spec).items()}
-    method = spec.cls(spec.cls.build_encoder(cfg), cfg)
+    with method_code(spec, "build_encoder"):
+        encoder = spec.cls.build_encoder(cfg)
+    with method_code(spec, "Method.__init__"):
+        method = spec.cls(encoder, cfg)
     method.input_spec = target
+    check_io(method, spec)  # one batch through it now: a wrong input or feature_dim is named before any work
     return method
 
 
@@ -73,16 +78,18 @@ def loss_and_terms(out, method: str) -> tuple[torch.Tensor, dict]:
 
 
 def check_finite(loss_sum: torch.Tensor, steps: int, checked: int, method: str, seed: int, epoch: int,
-                 out_dir: Path) -> float:
-    """Read the running loss sum (one host synchronisation); stop, naming the steps since the last check, if it
-    is not finite. Returns the running mean."""
+                 ckpt_path: Path) -> float:
+    """Read the running loss sum (one host synchronisation); stop, naming the steps since the last check and what
+    is kept on disk, if it is not finite. Returns the running mean."""
     total = float(loss_sum)
     if not math.isfinite(total):
         where = f"step {steps}" if steps - checked == 1 else f"steps {checked + 1}-{steps}"
+        kept = (f"The checkpoint written after epoch {epoch} is kept in {ckpt_path}; a re-run with unchanged settings "
+                "resumes from it (a changed config.yaml starts afresh)." if ckpt_path.exists() else
+                f"No epoch finished, so no checkpoint was written in {ckpt_path.parent}: a re-run starts from scratch.")
         raise TrainingDiverged(
             f"method {method} (seed {seed}): the loss became {total} at epoch {epoch + 1}, {where}; lower "
-            f"optimizer.lr in methods/{method}/config.yaml or check the method's loss. The checkpoint of epoch "
-            f"{epoch} is kept in {out_dir}")
+            f"optimizer.lr in methods/{method}/config.yaml or check the method's loss. {kept}")
     return total / steps
 
 
@@ -140,8 +147,28 @@ def resume(ckpt_path: Path, run_hash: str, method, optimizer, scheduler, device:
     return ckpt["log"], ckpt["epoch"]
 
 
+OUTPUTS = ("encoder.safetensors", "model.safetensors", "train_log.json")  # train_log.json last: marks a finished run
+
+
 def pretrain(config: dict, spec: MethodSpec, seed: int, out_dir: str | Path, threads: int | None = None) -> dict:
+    """Pre-train (or, for a published checkpoint, load and export) one method with one seed into `out_dir`, which
+    this process holds exclusively meanwhile. A run finished earlier with the same settings, code and commit,
+    whose outputs Snakemake deleted to run it again (it flags the outputs of jobs that were running when
+    snakemake alone got a SIGINT incomplete, though they finished), is put back, not trained again."""
     out_dir = Path(out_dir)
+    with exclusive(out_dir, f"the pre-training of {spec.name} seed {seed}"):
+        outputs = [out_dir / name for name in OUTPUTS]
+        finished_key = {"run_hash": pretrain_run_hash(config, spec, seed), "commit": provenance.code_commit()}
+        if reuse_finished(outputs, finished_key):
+            print(f"[{spec.name} seed {seed}] this run finished earlier with the same settings, code and commit; "
+                  f"its outputs are put back from {out_dir / FINISHED} instead of training again", file=sys.stderr)
+            return read_json(out_dir / "train_log.json")
+        info = _pretrain(config, spec, seed, out_dir, threads)
+        keep_finished(outputs, finished_key)
+        return info
+
+
+def _pretrain(config: dict, spec: MethodSpec, seed: int, out_dir: Path, threads: int | None) -> dict:
     runtime.setup(threads, seed)
     device = runtime.pick_device(config["device"])
     t0 = time.time()
@@ -211,7 +238,7 @@ def pretrain(config: dict, spec: MethodSpec, seed: int, out_dir: str | Path, thr
                     total, count = term_sums.get(name, (0.0, 0))
                     term_sums[name] = (total + torch.as_tensor(value).detach().float(), count + 1)
                 if (step + 1) % check_every == 0 or step + 1 == len(batches):
-                    mean = check_finite(loss_sum, step + 1, checked, spec.name, seed, epoch, out_dir)
+                    mean = check_finite(loss_sum, step + 1, checked, spec.name, seed, epoch, ckpt_path)
                     checked = step + 1
                     bar.set_postfix(loss=f"{mean:.4f}")
         finally:

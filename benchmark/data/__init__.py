@@ -1,6 +1,7 @@
 """Datasets: each source turns its raw form into the common preprocessed store (benchmark.data.store)."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from benchmark.data.store import load_store, write_store
@@ -61,12 +62,28 @@ def check_sources(config: dict) -> None:
 
 
 def prepare(config: dict, name: str, out_dir: str | Path, threads: int | None = None) -> None:
+    """Build dataset `name`'s store in `out_dir` (held exclusively meanwhile). A store finished earlier from the
+    same settings and raw files, whose meta.json Snakemake deleted to run the job again (as after a SIGINT to
+    snakemake alone), is kept: its meta.json is put back (benchmark.io.keep_finished)."""
+    from benchmark.data.physionet import prepared_hash
+    from benchmark.io import exclusive, forget_finished, keep_finished, reuse_finished
+
     check_sources(config)
+    out_dir = Path(out_dir)
     fn = SOURCES[config["datasets"][name]["source"]]
-    if threads is not None and fn is not prepare_synthetic:
-        fn(config, name, Path(out_dir), threads)
-    else:
-        fn(config, name, Path(out_dir))
+    with exclusive(out_dir, f"the preparation of dataset {name}"):
+        meta, key = [out_dir / "meta.json"], {"prepared_hash": prepared_hash(config, name)}
+        store = all((out_dir / f).exists() for f in ("signals.npy", "records.csv"))
+        if store and reuse_finished(meta, key):
+            print(f"{name}: {out_dir} is already prepared with this configuration and these raw files; nothing to do",
+                  file=sys.stderr)
+            return
+        forget_finished(meta)  # the folder is about to change: its old meta.json no longer describes it
+        if threads is not None and fn is not prepare_synthetic:
+            fn(config, name, out_dir, threads)
+        else:
+            fn(config, name, out_dir)
+        keep_finished(meta, key)
 
 
 __all__ = ["SOURCES", "check_sources", "load_store", "prepare", "write_store"]

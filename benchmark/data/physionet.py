@@ -89,11 +89,57 @@ def check_local_copies(config: dict) -> None:
                 f"or set it to null to download the data from {remote.base_url}")
 
 
+# Small files a store's labels, texts or splits come from: fingerprinted by content. Every other file of a raw copy
+# (the records) by size and modification time, which any edit changes (hashing gigabytes of records at every
+# start-up would cost minutes).
+CONTENT_FILES = {"ptbxl_database.csv", "scp_statements.csv", "REFERENCE.csv"}
+
+
+def raw_fingerprint(config: dict, name: str) -> str | None:
+    """A hash of the raw files dataset `name` is prepared from (None for a generated dataset): the metadata by
+    content, every record file by size and modification time. An edited label or record changes it, so the store
+    is rebuilt (benchmark.data.prepared_hash; the workflow's prepare rule takes it as a parameter for a local
+    copy). PTB-XL: the top-level files and the records folder in use; CPSC2018: the whole copy."""
+    import hashlib
+
+    ds = config["datasets"][name]
+    if ds["source"] not in PHYSIONET:
+        return None
+    root = raw_root(config, ds["source"])
+    if not root.is_dir():
+        return None
+    used = ptbxl_folder(ds, config["data"]["sampling_rate"]) if ds["source"] == "ptbxl" else None
+    digest = hashlib.sha256()
+
+    def walk(folder: Path, top: bool) -> None:
+        with os.scandir(folder) as entries:
+            for entry in sorted(entries, key=lambda e: e.name):
+                if entry.name.startswith("."):
+                    continue  # download markers and partial files
+                if entry.is_dir():
+                    if not (top and used and entry.name.startswith("records") and entry.name != used):
+                        walk(Path(entry.path), False)
+                    continue
+                rel = os.path.relpath(entry.path, root)
+                if entry.name in CONTENT_FILES:
+                    from benchmark.data.download import sha256_file
+
+                    digest.update(f"{rel}\0{sha256_file(Path(entry.path))}\n".encode())
+                else:
+                    st = entry.stat()
+                    digest.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+
+    walk(root, True)
+    return digest.hexdigest()[:16]
+
+
 def prepared_hash(config: dict, name: str) -> str:
-    """What a finished store depends on; equal hashes mean re-running the preparation would change nothing."""
+    """What a finished store depends on: its settings, where the raw copy is and what its files hold (an edited
+    label or record rebuilds the store). Equal hashes mean re-running the preparation would change nothing."""
     ds = config["datasets"][name]
     return stable_hash({"dataset": ds, "data": config["data"],
                         "raw": str(raw_root(config, ds["source"]).resolve()) if ds["source"] in PHYSIONET else None,
+                        "raw_files": raw_fingerprint(config, name),
                         "format": 2})  # 2: label-set columns (sub, form, rhythm, all)
 
 
@@ -101,9 +147,13 @@ def up_to_date(out_dir: Path, key: str) -> bool:
     meta = out_dir / "meta.json"
     if meta.exists() and (out_dir / "signals.npy").exists() and (out_dir / "records.csv").exists():
         try:
-            return read_json(meta).get("prepared_hash") == key
+            same = read_json(meta).get("prepared_hash") == key
         except BenchmarkError:
             return False
+        if not same:
+            print(f"{out_dir} was prepared from other settings or other raw files (an edited label, report or "
+                  "record); rebuilding it", file=sys.stderr)
+        return same
     return False
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark import paths, provenance
-from benchmark.config import config_hash
+from benchmark.config import preset_hash
 from benchmark.data.store import load_store
 from benchmark.errors import BenchmarkError
 from benchmark.evaluate.tasks import label_subsets, split_sizes, subset_positions, task_data
@@ -42,7 +42,7 @@ def _provenance(config: dict, method: str, seed: int, task_name: str, data, t0: 
     return {"method": method, "title": info["title"], "seed": seed, "task": task_name, "preset": config["preset"],
             "split_sizes": split_sizes(data), "classes": data.classes,
             "provenance": {"text_model": info.get("text_model") or config["pretrain"]["text_model"],
-                           "config_hash": config_hash(config), "pretrain_run_hash": info["run_hash"],
+                           "config_hash": preset_hash(config), "pretrain_run_hash": info["run_hash"],
                            **code,
                            "pretrain_commit": info.get("commit"),
                            "pretrain_code_fingerprint": info.get("code_fingerprint"),
@@ -53,7 +53,7 @@ def _provenance(config: dict, method: str, seed: int, task_name: str, data, t0: 
                            "pretrain_settings": info.get("settings") or {},
                            "pretrain_records": info["n_train_records"],
                            "pretrain_external": info.get("external"),
-                           "input": info.get("input"),
+                           "input": info.get("input"), "feature_dim": info.get("feature_dim"),
                            "pretrain_wall_seconds": info["wall_seconds"],
                            "eval_device": eval_device, "eval_wall_seconds": round(time.time() - t0, 2)}}
 

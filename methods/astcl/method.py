@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import benchmark
+from benchmark import params as p
 from benchmark.augment import Compose
 from benchmark.losses import multi_positive_info_nce, same_id_mask
 
@@ -61,13 +62,21 @@ def pointwise_mlp(d_in: int, d_hidden: int, d_out: int) -> nn.Sequential:
 class Method(benchmark.Method):
     title = "ASTCL (unofficial)"   # no public code or full text: a reimplementation from the paper's description
     paper = "Wang et al., IEEE TNNLS 2023 (unofficial)"
+    params_schema = {"noise_augmentations": p.augmentations, "denoise_augmentations": p.augmentations,
+                     "adversarial": p.group(hidden_dim=p.positive_int, gamma=p.non_negative_number,
+                                            max_scale=p.non_negative_number),
+                     "spatiotemporal": p.group(hidden_dim=p.positive_int, dim=p.positive_int,
+                                               pred_hidden_dim=p.positive_int),
+                     "patient": p.group(dim=p.positive_int, temperature=p.positive_number),
+                     "loss_weights": p.group(adversarial=p.non_negative_number, spatiotemporal=p.non_negative_number,
+                                             patient=p.non_negative_number)}
 
     def __init__(self, encoder, cfg):
         super().__init__(encoder, cfg)
         sr = cfg["sampling_rate"]
         self.noise_enhance = Compose.from_config(cfg["noise_augmentations"], sr)
         self.denoise = Compose.from_config(cfg["denoise_augmentations"], sr)
-        d, a, s, p = encoder.out_dim, cfg["adversarial"], cfg["spatiotemporal"], cfg["patient"]
+        d, a, s, pd = encoder.out_dim, cfg["adversarial"], cfg["spatiotemporal"], cfg["patient"]
         self.discriminator = nn.Sequential(nn.Linear(d, a["hidden_dim"]), nn.LeakyReLU(0.2, inplace=True),
                                            nn.Linear(a["hidden_dim"], 1))
         self.adv_gamma, self.adv_max = a["gamma"], a["max_scale"]
@@ -76,9 +85,9 @@ class Method(benchmark.Method):
         self.st_projector = pointwise_mlp(d, s["hidden_dim"], s["dim"])
         self.st_predictor = pointwise_mlp(s["dim"], s["pred_hidden_dim"], s["dim"])
         self.pd_projector = nn.Sequential(nn.Linear(d, d, bias=False), nn.BatchNorm1d(d), nn.ReLU(inplace=True),
-                                          nn.Linear(d, p["dim"]))
-        self.temperature = p["temperature"]
-        w = cfg["weights"]
+                                          nn.Linear(d, pd["dim"]))
+        self.temperature = pd["temperature"]
+        w = cfg["loss_weights"]
         self.w_adv, self.w_st, self.w_pd = w["adversarial"], w["spatiotemporal"], w["patient"]
 
     def on_step_end(self, step, total_steps):

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import benchmark
+from benchmark import params as p
 from benchmark.augment import Compose
 
 
@@ -45,6 +46,8 @@ def regression_loss(p: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
 class Method(benchmark.Method):
     title = "BYOL"
     paper = "Grill et al., NeurIPS 2020"
+    params_schema = {"hidden_dim": p.positive_int, "proj_dim": p.positive_int, "tau_base": p.probability,
+                     "augmentations": p.augmentations}
 
     def __init__(self, encoder, cfg):
         super().__init__(encoder, cfg)

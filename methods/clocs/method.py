@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 import benchmark
+from benchmark import params as p
 from benchmark.augment import Compose
 from benchmark.losses import multi_positive_info_nce, same_id_mask
 
@@ -37,23 +38,20 @@ def lead_groups(x: torch.Tensor, n: int) -> list[torch.Tensor]:
 class Method(benchmark.Method):
     title = "CLOCS"
     paper = "Kiyasseh et al., ICML 2021"
+    params_schema = {"variant": p.one_of(*VARIANTS), "segments": p.positive_int, "lead_groups": p.positive_int,
+                     "embedding_dim": p.positive_int, "temperature": p.positive_number,
+                     "positive_weighting": p.one_of("per_term", "per_pair"), "augmentations": p.augmentations}
 
     def __init__(self, encoder, cfg):
         super().__init__(encoder, cfg)
         self.variant = cfg["variant"]
-        if self.variant not in VARIANTS:
-            raise ValueError(f"methods/clocs/config.yaml: params.variant must be one of {VARIANTS}, "
-                             f"got {self.variant!r}")
         self.n_segments, self.n_lead_groups = cfg["segments"], cfg["lead_groups"]
         # CLOCS uses no augmentation; the list is empty by default
-        self.augment = Compose.from_config(cfg.get("augmentations"), cfg["sampling_rate"])
+        self.augment = Compose.from_config(cfg["augmentations"], cfg["sampling_rate"])
         # CLOCS' network ends in a linear layer to an E = 128 dimensional embedding where the loss lives
         self.embed = nn.Linear(encoder.out_dim, cfg["embedding_dim"])
         self.temperature = cfg["temperature"]
-        self.weighting = cfg.get("positive_weighting", "per_term")
-        if self.weighting not in ("per_term", "per_pair"):
-            raise ValueError(f"methods/clocs/config.yaml: params.positive_weighting must be per_term or per_pair, "
-                             f"got {self.weighting!r}")
+        self.weighting = cfg["positive_weighting"]
 
     def views(self, x: torch.Tensor) -> list[torch.Tensor]:
         if self.variant == "cmsc":

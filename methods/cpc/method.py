@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 import benchmark
+from benchmark import params as p
 from benchmark.augment import Compose
 from benchmark.encoders import receptive_field
 from benchmark.losses import info_nce
@@ -31,16 +32,20 @@ def first_unseen_offset(encoder) -> int:
 class Method(benchmark.Method):
     title = "CPC"
     paper = "van den Oord et al., arXiv 2018"
+    params_schema = {"context_dim": p.positive_int, "prediction_steps": p.positive_int,
+                     "first_offset": p.either(p.one_of("auto"), p.positive_int),
+                     "anchors_per_sequence": p.positive_int, "temperature": p.positive_number,
+                     "augmentations": p.augmentations}
 
     def __init__(self, encoder, cfg):
         super().__init__(encoder, cfg)
         # CPC uses no augmentation; config.yaml may list some (empty by default)
-        self.augment = Compose.from_config(cfg.get("augmentations", []), cfg["sampling_rate"])
+        self.augment = Compose.from_config(cfg["augmentations"], cfg["sampling_rate"])
         # Sec. 3.1: g_ar is a GRU (256-d context in the audio experiments), causal by construction
         self.context = nn.GRU(encoder.out_dim, cfg["context_dim"], batch_first=True)
         # Eq. 3: one linear transformation W_k per prediction offset; K offsets starting at the first one whose
         # target the context has not seen (or at `first_offset` when the config gives a number)
-        first = cfg.get("first_offset", "auto")
+        first = cfg["first_offset"]
         first = first_unseen_offset(encoder) if first == "auto" else int(first)
         self.offsets = list(range(first, first + cfg["prediction_steps"]))
         self.predictors = nn.ModuleList(nn.Linear(cfg["context_dim"], encoder.out_dim, bias=False)
@@ -51,7 +56,7 @@ class Method(benchmark.Method):
         for w in self.predictors:
             nn.init.zeros_(w.weight)
         self.anchors = int(cfg["anchors_per_sequence"])
-        self.temperature = float(cfg.get("temperature", 1.0))
+        self.temperature = float(cfg["temperature"])
 
     def latents_and_contexts(self, x):
         """z: (B, L, 512) latents z_t, c: (B, L, context_dim) contexts c_t (c_t sees z_1..z_t only)."""

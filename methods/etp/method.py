@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 import benchmark
+from benchmark import params as p
 from benchmark.augment import Compose
 from benchmark.losses import clip_loss, info_nce
 
@@ -19,6 +20,9 @@ class Method(benchmark.Method):
     paper = "Liu et al., ICASSP 2024"
     needs_text = True
     zero_shot = True
+    params_schema = {"proj_dim": p.positive_int, "temperature": p.positive_number, "learnable_temperature": p.boolean,
+                     "ecg_ecg_weight": p.non_negative_number, "ecg_ecg_temperature": p.positive_number,
+                     "ecg_ecg_augmentations": p.augmentations}
 
     def __init__(self, encoder, cfg):
         super().__init__(encoder, cfg)
@@ -28,14 +32,14 @@ class Method(benchmark.Method):
         self.text_proj = nn.Linear(cfg["text_dim"], d)
         log_t = torch.tensor(float(cfg["temperature"])).log()
         # Sec. 2.1 fixes the temperature at 0.07; Sec. 3.2 calls it "initialized to 0.07": both are offered
-        if cfg.get("learnable_temperature", False):
+        if cfg["learnable_temperature"]:
             self.log_temperature = nn.Parameter(log_t)
         else:
             self.register_buffer("log_temperature", log_t)
         # Sec. 2.2, Eq. 6-8: the optional ECG invariance term (weight 0 = off, the paper's ETP; README.md)
-        self.ecg_weight = float(cfg.get("ecg_ecg_weight", 0.0))
-        self.ecg_temperature = float(cfg.get("ecg_ecg_temperature", 0.07))
-        augmentations = cfg.get("ecg_ecg_augmentations", "etp")
+        self.ecg_weight = float(cfg["ecg_ecg_weight"])
+        self.ecg_temperature = float(cfg["ecg_ecg_temperature"])
+        augmentations = cfg["ecg_ecg_augmentations"]
         self.augment = Compose.from_config(augmentations, cfg["sampling_rate"]) if self.ecg_weight else None
 
     def embed_ecg(self, ecg):

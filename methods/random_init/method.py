@@ -9,9 +9,19 @@ from benchmark.method import METHODS_DIR, load_method
 ETP = load_method(METHODS_DIR / "etp").cls
 
 
+# ETP's options that only matter when training (the temperature's learnability, the ECG invariance term)
+UNTRAINED = {"learnable_temperature": False, "ecg_ecg_weight": 0.0, "ecg_ecg_temperature": 0.07,
+             "ecg_ecg_augmentations": []}
+
+
 class Method(ETP):
     title = "Random init"
     paper = "untrained baseline (ETP, Tables 1-3)"
+    # the architecture's parameters only (config.yaml); the rest of ETP's are fixed to their untrained values
+    params_schema = {k: v for k, v in ETP.params_schema.items() if k not in UNTRAINED}
+
+    def __init__(self, encoder, cfg):
+        super().__init__(encoder, {**cfg, **UNTRAINED})
 
     def training_step(self, batch):
         raise RuntimeError("random_init is never trained: its config.yaml sets trains: false")

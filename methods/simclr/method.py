@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 import benchmark
+from benchmark import params as p
 from benchmark.augment import Compose
 from benchmark.losses import nt_xent
 
@@ -25,13 +26,15 @@ def batch_norm_without_shift(d: int) -> nn.BatchNorm1d:
 class Method(benchmark.Method):
     title = "SimCLR"
     paper = "Chen et al., ICML 2020"
+    params_schema = {"hidden_dim": p.positive_int, "proj_dim": p.positive_int, "temperature": p.positive_number,
+                     "augmentations": p.augmentations}
 
     def __init__(self, encoder, cfg):
         super().__init__(encoder, cfg)
         # the augmentation family (`etp`: the ETP paper's protocol; `simclr`: Sec. 3's crop + "colour"
         # distortion, ECG analogues), or a list; see README.md
         self.augment = Compose.from_config(cfg["augmentations"], cfg["sampling_rate"])
-        hidden = cfg.get("hidden_dim") or encoder.out_dim
+        hidden = cfg["hidden_dim"]
         # Sec. 2.1: g(h) = W2 ReLU(W1 h), one hidden layer as wide as h, 128-d output (Sec. 4.2, Fig. 8);
         # batch norm after W1 and on the output (scale only) as in the authors' released implementation
         self.projector = nn.Sequential(nn.Linear(encoder.out_dim, hidden, bias=False), nn.BatchNorm1d(hidden),

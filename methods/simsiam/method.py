@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import benchmark
+from benchmark import params as p
 from benchmark.augment import Compose
 
 
@@ -33,13 +34,15 @@ def projection_mlp(d_in: int, d: int, layers: int) -> nn.Sequential:
 class Method(benchmark.Method):
     title = "SimSiam"
     paper = "Chen & He, CVPR 2021"
+    params_schema = {"proj_dim": p.positive_int, "proj_layers": p.positive_int, "pred_hidden_dim": p.positive_int,
+                     "fix_pred_lr": p.boolean, "augmentations": p.augmentations}
 
     def __init__(self, encoder, cfg):
         super().__init__(encoder, cfg)
         # the augmentation family (`etp`: the ETP paper's protocol for its baselines; `simclr`: the BYOL/SimCLR
         # family SimSiam itself uses, Sec. 3, as ECG analogues), or a list; see README.md
         self.augment = Compose.from_config(cfg["augmentations"], cfg["sampling_rate"])
-        self.fix_pred_lr = bool(cfg.get("fix_pred_lr", False))
+        self.fix_pred_lr = cfg["fix_pred_lr"]
         d, bottleneck = cfg["proj_dim"], cfg["pred_hidden_dim"]
         self.projector = projection_mlp(encoder.out_dim, d, cfg["proj_layers"])
         # Sec. 3 "Baseline settings": prediction MLP h, 2 layers, bottleneck (2048 -> 512 -> 2048),

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import benchmark
+from benchmark import params as p
 from benchmark.augment import Compose, gaussian_noise, segment_permutation
 from benchmark.losses import info_nce, nt_xent
 
@@ -52,6 +53,13 @@ class TemporalContrast(nn.Module):
 class Method(benchmark.Method):
     title = "TS-TCC"
     paper = "Eldele et al., IJCAI 2021"
+    params_schema = {"weak_augmentations": p.augmentations, "max_segments": {"type": "integer", "minimum": 2},
+                     "strong_jitter": p.non_negative_number,
+                     "tc": p.group(future_fraction={"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+                                   hidden_dim={"type": "integer", "minimum": 4}, layers=p.positive_int,
+                                   heads=p.positive_int, mlp_dim=p.positive_int, dropout=p.probability),
+                     "cc_temperature": p.positive_number, "lambda_tc": p.non_negative_number,
+                     "lambda_cc": p.non_negative_number}
 
     def __init__(self, encoder, cfg):
         super().__init__(encoder, cfg)

@@ -1,6 +1,5 @@
 # Start-up: validate the preset, discover methods/*, write the resolved config every step reads. The helper
 # functions the other .smk files use live here, apart from their rules, as Snakemake's linter asks.
-import json
 import re
 import os
 import shlex
@@ -17,28 +16,42 @@ sys.path.insert(0, str(REPO))
 from benchmark import data as bdata, leaderboard, paths, provenance, weights  # noqa: E402
 from benchmark.data import physionet  # noqa: E402
 from benchmark.evaluate import plots  # noqa: E402
-from benchmark.config import check_references, check_removed_keys, config_hash, result_settings  # noqa: E402
+from benchmark.config import RUN_SELECTION, check_references, check_removed_keys, config_hash, result_settings  # noqa: E402
 from benchmark.errors import BenchmarkError  # noqa: E402
-from benchmark.io import write_json  # noqa: E402
-from benchmark.method import freeze_selection  # noqa: E402
+from benchmark.io import write_json_once  # noqa: E402
+from benchmark.method import freeze_selection, run_settings  # noqa: E402
 
 try:
     check_removed_keys(config, "the preset")
+    if RUN_SELECTION in config:
+        raise BenchmarkError(f"the preset sets `{RUN_SELECTION}`, which the workflow writes into a run's settings "
+                             "file; remove it")
 except BenchmarkError as e:
     raise WorkflowError(f"cannot build the workflow: {e}") from None
 validate(config, "../schemas/config.schema.yaml")
 try:
     check_references(config)
     bdata.check_sources(config)
-    METHODS, METHOD_SEEDS, LEFT_OUT = freeze_selection(config)  # also read by the steps that gather every method
+    METHODS, METHOD_SEEDS, LEFT_OUT, _frozen = freeze_selection(config)
 except BenchmarkError as e:
     raise WorkflowError(f"cannot build the workflow: {e}") from None
 for _name, _why in LEFT_OUT.items():  # a folder whose published checkpoint this machine cannot get: not a failure
     print(f"methods/{_name} is left out of preset {config['preset']!r}: {_why}", file=sys.stderr)
 
-RESOLVED = paths.results(config) / "config.json"
-if not RESOLVED.exists() or json.loads(RESOLVED.read_text()) != config:
-    write_json(RESOLVED, config)  # rewritten only on change, so its age never triggers re-runs
+# What every job reads: the preset plus the frozen method selection, in a file named by its content hash. Nothing
+# is written while the workflow is built (a dry run, or a command refused by Snakemake's lock, must not change
+# what a running run reads): the Snakefile's onstart writes it once the lock is held, and never rewrites it.
+# Jobs find it through $BENCHMARK_SETTINGS, not through a rule parameter, so a settings change re-runs only the
+# steps whose own config slice (their `h` parameter) changed. A job that re-parses this file on a cluster node
+# keeps the value of the host that submitted it (the selection there could differ if a checkpoint file appeared).
+SETTINGS, RESOLVED = run_settings(config, _frozen)
+if not workflow.remote_exec or "BENCHMARK_SETTINGS" not in os.environ:
+    os.environ.update(BENCHMARK_SETTINGS=str(RESOLVED))
+
+
+envvars:
+    "BENCHMARK_SETTINGS",  # passed on to jobs that run elsewhere (an executor plugin's job environment)
+
 
 EVAL = config["evaluation"]
 ZERO_SHOT = [m for m, s in METHODS.items() if s.cls.zero_shot]
@@ -72,6 +85,21 @@ METHOD_CODE = {m: provenance.method_fingerprint(s.folder) for m, s in METHODS.it
 os.environ.setdefault("BENCHMARK_INVOCATION", shlex.join(["snakemake", *sys.argv[1:]]))
 
 
+_REPORTED = set()
+
+
+def report_failures(log) -> None:
+    """Print each failed job with its one-line error (benchmark/failures.py). Snakemake may call onerror twice."""
+    from benchmark import failures
+
+    for path in [log] if isinstance(log, (str, Path)) else list(log or []):
+        text = failures.summary(path)
+        if text and path not in _REPORTED:
+            _REPORTED.add(path)
+            print(f"\n{text}\nA step's whole output is in its log. Fix what the error names and run the same "
+                  "command again: finished steps are kept, an interrupted pre-training resumes.", file=sys.stderr)
+
+
 def hash_of(*keys, method=None):
     """Parameter hash of the config parts a step depends on: a change re-runs exactly what it affects.
     The pretrain keys that change only the speed (threads, check_every) are left out."""
@@ -89,11 +117,15 @@ def raw_inputs(w):
 
 
 def prepare_hash(w):
-    """Parameters of a store; for PhysioNet sources also the raw copy it is read from (another copy rebuilds)."""
+    """Parameters of a store; for PhysioNet sources also the raw copy it is read from (another copy rebuilds) and,
+    for a local copy, what its files hold (an edited label or record rebuilds; a download is checked against its
+    checksums instead, and its files do not exist yet when the workflow is built)."""
     ds = config["datasets"][w.dataset]
     parts = {"d": ds, "data": config["data"]}
     if ds["source"] in physionet.PHYSIONET:
         parts["raw"] = str(physionet.raw_root(config, ds["source"]))
+        if config.get(physionet.PHYSIONET[ds["source"]].config_key):
+            parts["raw_files"] = physionet.raw_fingerprint(config, w.dataset)
     return config_hash(parts)
 
 

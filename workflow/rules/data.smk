@@ -6,14 +6,12 @@ rule download_physionet:
     wildcard_constraints:
         source="ptbxl|cpsc2018",
         part="metadata|records100|records500|records",
-    params:
-        config=RESOLVED,
     log:
         LOGS / "download" / "{source}_{part}.log",
     conda:
         ENV
     shell:
-        '"$BENCHMARK_PYTHON" -m benchmark download --config {params.config} --source {wildcards.source} '
+        '"$BENCHMARK_PYTHON" -m benchmark download --config "$BENCHMARK_SETTINGS" --source {wildcards.source} '
         "--part {wildcards.part} --out {output} 2>&1 | tee {log}"
 
 
@@ -25,7 +23,6 @@ rule fetch_weights:
     wildcard_constraints:
         fetched="|".join(map(re.escape, FETCHED)) or "(?!)",
     params:
-        config=RESOLVED,
         method=lambda w: w.fetched.split("/", 1)[0],
         file=lambda w: w.fetched.split("/", 1)[1],
         # a new url or pin fetches again (the downloader replaces a cached file that no longer matches)
@@ -35,7 +32,7 @@ rule fetch_weights:
     conda:
         ENV
     shell:
-        '"$BENCHMARK_PYTHON" -m benchmark fetch-weights --config {params.config} --method {params.method} '
+        '"$BENCHMARK_PYTHON" -m benchmark fetch-weights --config "$BENCHMARK_SETTINGS" --method {params.method} '
         "--file {params.file} 2>&1 | tee {log}"
 
 
@@ -46,7 +43,6 @@ rule prepare_dataset:
     output:
         meta=paths.results(config) / "data" / "{dataset}" / "meta.json",
     params:
-        config=RESOLVED,
         h=prepare_hash,
         code=CODE,
     # worker processes decoding WFDB records; the synthetic cohort is generated in one process
@@ -56,7 +52,7 @@ rule prepare_dataset:
     conda:
         ENV
     shell:
-        '"$BENCHMARK_PYTHON" -m benchmark prepare --config {params.config} --dataset {wildcards.dataset} '
+        '"$BENCHMARK_PYTHON" -m benchmark prepare --config "$BENCHMARK_SETTINGS" --dataset {wildcards.dataset} '
         "--threads {threads} --out $(dirname {output.meta}) 2>&1 | tee {log}"
 
 
@@ -67,7 +63,6 @@ rule embed_reports:
     output:
         paths.report_embeddings(config),
     params:
-        config=RESOLVED,
         h=config_hash(config["pretrain"]["text_model"]),
         code=CODE,
     threads: CORES
@@ -76,5 +71,5 @@ rule embed_reports:
     conda:
         ENV
     shell:
-        '"$BENCHMARK_PYTHON" -m benchmark embed-reports --config {params.config} --threads {threads} --out {output} '
+        '"$BENCHMARK_PYTHON" -m benchmark embed-reports --config "$BENCHMARK_SETTINGS" --threads {threads} --out {output} '
         "2>&1 | tee {log}"

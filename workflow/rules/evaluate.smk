@@ -5,7 +5,6 @@ rule subsets:
     output:
         paths.subsets(config, "{task}"),
     params:
-        config=RESOLVED,
         h=lambda w: config_hash({"task": records_of(w.task), "fractions": FRACTIONS}),
         code=CODE,
     log:
@@ -13,7 +12,7 @@ rule subsets:
     conda:
         ENV
     shell:
-        '"$BENCHMARK_PYTHON" -m benchmark subsets --config {params.config} --task {wildcards.task} --out {output} '
+        '"$BENCHMARK_PYTHON" -m benchmark subsets --config "$BENCHMARK_SETTINGS" --task {wildcards.task} --out {output} '
         "2>&1 | tee {log}"
 
 
@@ -26,7 +25,6 @@ rule features:
     output:
         paths.features(config, "{method}", "{seed}", "{dataset}"),
     params:
-        config=RESOLVED,
         h=lambda w: config_hash(config["datasets"][w.dataset]),
         code=CODE,
         method_code=lambda w: METHOD_CODE[w.method],
@@ -35,7 +33,7 @@ rule features:
     conda:
         ENV
     shell:
-        '"$BENCHMARK_PYTHON" -m benchmark features --config {params.config} --method {wildcards.method} '
+        '"$BENCHMARK_PYTHON" -m benchmark features --config "$BENCHMARK_SETTINGS" --method {wildcards.method} '
         "--seed {wildcards.seed} --dataset {wildcards.dataset} --threads {threads} --out {output} 2>&1 | tee {log}"
 
 
@@ -49,7 +47,6 @@ rule linear:
         metrics=paths.metrics(config, "linear", "{method}", "{seed}", "{task}"),
         predictions=paths.predictions(config, "linear", "{method}", "{seed}", "{task}"),
     params:
-        config=RESOLVED,
         h=lambda w: config_hash({"task": records_of(w.task), "c": EVAL["c_grid"]}),
         code=CODE,
         method_code=lambda w: METHOD_CODE[w.method],
@@ -58,7 +55,7 @@ rule linear:
     conda:
         ENV
     shell:
-        '"$BENCHMARK_PYTHON" -m benchmark linear --config {params.config} --method {wildcards.method} '
+        '"$BENCHMARK_PYTHON" -m benchmark linear --config "$BENCHMARK_SETTINGS" --method {wildcards.method} '
         "--seed {wildcards.seed} --task {wildcards.task} --threads {threads} --features {input.features} --subsets {input.subsets} --out {output.metrics} "
         "--predictions {output.predictions} 2>&1 | tee {log}"
 
@@ -71,7 +68,6 @@ rule zeroshot:
         metrics=paths.metrics(config, "zeroshot", "{method}", "{seed}", "{task}"),
         predictions=paths.predictions(config, "zeroshot", "{method}", "{seed}", "{task}"),
     params:
-        config=RESOLVED,
         h=lambda w: config_hash({"task": records_of(w.task), "names": config["tasks"][w.task]["prompt_names"],
                                  "prompt": EVAL["prompt"]}),
         code=CODE,
@@ -81,7 +77,7 @@ rule zeroshot:
     conda:
         ENV
     shell:
-        '"$BENCHMARK_PYTHON" -m benchmark zeroshot --config {params.config} --method {wildcards.method} '
+        '"$BENCHMARK_PYTHON" -m benchmark zeroshot --config "$BENCHMARK_SETTINGS" --method {wildcards.method} '
         "--seed {wildcards.seed} --task {wildcards.task} --threads {threads} --out {output.metrics} --predictions {output.predictions} "
         "2>&1 | tee {log}"
 
@@ -94,7 +90,6 @@ rule compare:
     output:
         paths.stats(config, "{task}"),
     params:
-        config=RESOLVED,
         h=lambda w: config_hash({"task": records_of(w.task), "boot": BOOT, "seeds": METHOD_SEEDS,
                                  "fractions": FRACTIONS, "methods": list(METHODS)}),
         code=CODE,
@@ -103,7 +98,7 @@ rule compare:
     conda:
         ENV
     shell:
-        '"$BENCHMARK_PYTHON" -m benchmark compare --config {params.config} --task {wildcards.task} --out {output} '
+        '"$BENCHMARK_PYTHON" -m benchmark compare --config "$BENCHMARK_SETTINGS" --task {wildcards.task} --out {output} '
         "2>&1 | tee {log}"
 
 
@@ -116,7 +111,7 @@ rule plots:
     output:
         [report(p, category="Figures", caption="../report/figure.rst") for p in PLOTS.values()],
     params:
-        config=RESOLVED,
+        settings=config_hash(SETTINGS),  # titles, methods, seeds, CI level: every setting the figures show
         code=CODE,
         rendering=provenance.rendering_fingerprint(),
     log:
@@ -124,7 +119,7 @@ rule plots:
     conda:
         ENV
     shell:
-        '"$BENCHMARK_PYTHON" -m benchmark plots --config {params.config} 2>&1 | tee {log}'
+        '"$BENCHMARK_PYTHON" -m benchmark plots --config "$BENCHMARK_SETTINGS" 2>&1 | tee {log}'
 
 
 rule leaderboard:
@@ -139,7 +134,7 @@ rule leaderboard:
         md=report(LEADERBOARD, category="Leaderboard", caption="../report/leaderboard.rst"),
         json=LEADERBOARD.with_suffix(".json"),
     params:
-        config=RESOLVED,
+        settings=config_hash(SETTINGS),  # the header shows every setting of the run
         methods=",".join(METHODS),
         code=CODE,
         method_code=[METHOD_CODE[m] for m in METHODS],
@@ -149,4 +144,4 @@ rule leaderboard:
     conda:
         ENV
     shell:
-        '"$BENCHMARK_PYTHON" -m benchmark leaderboard --config {params.config} 2>&1 | tee {log}'
+        '"$BENCHMARK_PYTHON" -m benchmark leaderboard --config "$BENCHMARK_SETTINGS" 2>&1 | tee {log}'

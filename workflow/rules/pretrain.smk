@@ -8,7 +8,6 @@ rule pretrain:
         model=paths.results(config) / "pretrain" / "{method}" / "seed{seed}" / "model.safetensors",
         log=paths.results(config) / "pretrain" / "{method}" / "seed{seed}" / "train_log.json",
     params:
-        config=RESOLVED,
         h=lambda w: hash_of("pretrain", "data", "device", "amp", method=w.method),
         code=CODE,
         method_code=lambda w: METHOD_CODE[w.method],
@@ -20,5 +19,5 @@ rule pretrain:
     conda:
         ENV
     shell:
-        '"$BENCHMARK_PYTHON" -m benchmark pretrain --config {params.config} --method {wildcards.method} '
+        '"$BENCHMARK_PYTHON" -m benchmark pretrain --config "$BENCHMARK_SETTINGS" --method {wildcards.method} '
         "--seed {wildcards.seed} --threads {threads} --out $(dirname {output.log}) 2>&1 | tee {log}"
