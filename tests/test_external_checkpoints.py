@@ -423,7 +423,8 @@ def test_key_rules_apply_in_their_order_and_refuse_collisions():
     rules = {"select": r"ecg_encoder\.", "strip_prefix": ["module.", "ecg_encoder."], "rename": {r"^conv1\.": "stem.0."},
              "drop": [r"^fc\."]}
     assert list(map_keys(state, rules)) == ["stem.0.weight"]          # the README's example
-    with pytest.raises(CheckpointError, match=r"strip_prefix 'module.' maps two of the checkpoint's keys onto 'a'"):
-        map_keys({"module.a": t, "a": t}, {"strip_prefix": ["module."]})
+    with pytest.raises(CheckpointError, match=r"^methods/x/config.yaml weights.keys.strip_prefix 'module.' maps two "
+                                              r"of the checkpoint's keys, 'module.a' and 'a', onto 'a'"):
+        map_keys({"module.a": t, "a": t}, {"strip_prefix": ["module."]}, where="methods/x/config.yaml ")
     with pytest.raises(CheckpointError, match=r"select '\^ecg_encoder' matches none of the checkpoint's keys"):
         map_keys(state, {"select": "^ecg_encoder"})

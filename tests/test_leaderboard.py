@@ -99,7 +99,8 @@ def test_external_rows_say_what_they_are_and_left_out_folders_are_named(tmp_path
         for m in METHODS:
             _metric(cfg, "linear", m, 1, t, {"auc": 0.85, "f1": 0.5})
         _metric(cfg, "linear", "merl_resnet18", 0, t, {"auc": 0.95, "f1": 0.6}, steps=0,
-                pretrain_external={"pretrained_on": "MIMIC-IV-ECG", "files": {}})
+                pretrain_external={"pretrained_on": "MIMIC-IV-ECG", "files": {}},
+                input="500 Hz, 10 s (5000 samples), leads I/II/III/aVR/aVF/aVL/V1/V2/V3/V4/V5/V6", feature_dim=512)
     for t in cfg["evaluation"]["zeroshot_tasks"]:
         for m in METHODS:
             _metric(cfg, "zeroshot", m, 1, t, _zs(cfg, t))
@@ -112,7 +113,10 @@ def test_external_rows_say_what_they_are_and_left_out_folders_are_named(tmp_path
     assert row[:3] == ["MERL ResNet18 (external checkpoint)", "external", "95.0"]       # one seed: no ± sd
     assert machine["external"] == {"merl_resnet18": "MIMIC-IV-ECG"}
     assert "*External checkpoint* rows are published models evaluated as released" in md
-    assert "not a same-budget comparison" in md and "MERL ResNet18: MIMIC-IV-ECG" in md
+    assert "not a same-budget comparison" in md
+    # the board says what the external encoder was given and what it gives
+    assert ("MERL ResNet18: pre-trained on MIMIC-IV-ECG; input 500 Hz, 10 s (5000 samples), leads "
+            "I/II/III/aVR/aVF/aVL/V1/V2/V3/V4/V5/V6, 512-d features") in md
     assert "- Left out of this run: methods/hubert_ecg: no SHA-256 is pinned for model.safetensors" in md.splitlines()
     assert {r["seed"] for r in machine["linear"] if r["method"] == "merl_resnet18"} == {0}
     assert all(r["external"] == (r["method"] == "merl_resnet18") for r in machine["linear"])

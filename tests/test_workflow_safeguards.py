@@ -1,0 +1,177 @@
+"""Real Snakemake runs beside each other: a refused or dry second command changes nothing a running run reads; a
+SIGINT to snakemake alone costs nothing on the next run; a failed run ends with each failed job's one-line error;
+an edited raw copy re-runs its preparation."""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import REPO, tiny_config_dict
+
+# random_init, whose Method.__init__ waits (only while pre-training) until the test creates a file: a job that
+# holds a running workflow still for as long as the test needs
+BLOCKER = '''
+
+_Base = Method
+
+
+class Method(_Base):
+    def __init__(self, encoder, cfg):
+        import os, sys, time
+        gate = os.environ.get("TEST_GATE")
+        if gate and "pretrain" in sys.argv:
+            open(gate + ".waiting", "w").close()
+            while not os.path.exists(gate):
+                time.sleep(0.1)
+        super().__init__(encoder, cfg)
+'''
+
+
+def random_init_beside(tmp_path: Path, name: str, subclass: str) -> dict:
+    """A tiny preset of random_init and a copy of it named `name`, its Method subclassed by `subclass` (code
+    appended to the copy's method.py)."""
+    methods = tmp_path / "methods"
+    shutil.copytree(REPO / "methods" / "random_init", methods / "random_init")
+    shutil.copytree(REPO / "methods" / "random_init", methods / name)
+    with open(methods / name / "method.py", "a") as f:
+        f.write(subclass)
+    cfg = tiny_config_dict(tmp_path, methods=["random_init", name])
+    cfg.update(methods_dir=str(methods))
+    return cfg
+
+
+def snakemake(workdir: Path, preset: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "snakemake", "--cores", "1", "--configfile", str(preset),
+            "--snakefile", str(REPO / "workflow" / "Snakefile"), "--directory", str(workdir), *extra]
+
+
+def tree(root: Path) -> dict[str, tuple[int, str]]:
+    """Every file under root: (modification time, content hash)."""
+    return {str(p.relative_to(root)): (p.stat().st_mtime_ns, hashlib.sha256(p.read_bytes()).hexdigest())
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def wait_for(path: Path, proc: subprocess.Popen, seconds: float = 600) -> None:
+    end = time.time() + seconds
+    while not path.exists():
+        if proc.poll() is not None:
+            raise AssertionError(f"the run ended before {path} appeared:\n{proc.stdout.read()[-3000:]}")
+        if time.time() > end:
+            raise AssertionError(f"{path} did not appear within {seconds} s")
+        time.sleep(0.2)
+
+
+@pytest.mark.slow
+def test_second_commands_leave_a_running_run_alone_and_sigint_costs_nothing(tmp_path):
+    cfg = random_init_beside(tmp_path, "blocker", BLOCKER)
+    cfg["evaluation"].update(bootstrap={"resamples": 120, "seed": 0}, label_fractions=[1.0])
+    preset = tmp_path / "preset.yaml"
+    preset.write_text(yaml.safe_dump(cfg))
+    work, results, gate = tmp_path / "work", tmp_path / "results", tmp_path / "gate"
+    work.mkdir()
+    env = dict(os.environ, TEST_GATE=str(gate))
+
+    # run A, held inside the blocker's pre-training (one core: nothing else moves meanwhile)
+    run_a = subprocess.Popen(snakemake(work, preset), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             env=env, start_new_session=True)
+    try:
+        wait_for(Path(str(gate) + ".waiting"), run_a)
+        settings = sorted((results / "settings").glob("*.json"))
+        assert len(settings) == 1, "the running run's settings are written once Snakemake holds its lock"
+        before = tree(results)
+
+        # B: the same results folder with other settings (one method, another resample count), refused by
+        # Snakemake's lock; C: a dry run of it
+        cfg["methods"], cfg["evaluation"]["bootstrap"]["resamples"] = ["random_init"], 50
+        other = tmp_path / "other.yaml"
+        other.write_text(yaml.safe_dump(cfg))
+        refused = subprocess.run(snakemake(work, other), capture_output=True, text=True, timeout=600)
+        assert refused.returncode != 0 and "cannot be locked" in refused.stdout + refused.stderr
+        dry = subprocess.run(snakemake(work, other, "--dry-run"), capture_output=True, text=True, timeout=600)
+        assert dry.returncode == 0, dry.stdout[-2000:] + dry.stderr[-2000:]
+        assert tree(results) == before, "a refused or dry-run command changed the running run's files"
+
+        # a second trainer of the same folder (as after `snakemake --unlock` while A's job still runs) is refused
+        second = subprocess.run([sys.executable, "-m", "benchmark", "pretrain", "--config", str(settings[0]),
+                                 "--method", "blocker", "--seed", "0", "--out",
+                                 str(results / "pretrain" / "blocker" / "seed0")],
+                                capture_output=True, text=True, cwd=work, env=env, timeout=600)
+        assert second.returncode == 2 and "is being written by pid" in second.stderr, second.stderr[-2000:]
+
+        # SIGINT to snakemake alone: it waits for the running job, then flags its finished outputs incomplete
+        os.kill(run_a.pid, signal.SIGINT)
+        time.sleep(2)
+        gate.touch()
+        out_a = run_a.communicate(timeout=600)[0]
+        assert run_a.returncode != 0, out_a[-3000:]
+        assert (results / "pretrain" / "blocker" / "seed0" / "train_log.json").exists()
+    finally:
+        if run_a.poll() is None:
+            os.killpg(run_a.pid, signal.SIGKILL)
+            run_a.wait()
+
+    # the same command again: the flagged job runs again (workflow/profiles/default: rerun-incomplete) and puts
+    # its finished outputs back instead of recomputing them; the board is A's, with A's settings
+    rerun = subprocess.run(snakemake(work, preset), capture_output=True, text=True, env=env, timeout=1800)
+    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
+    log = (results / "logs" / "pretrain" / "blocker_seed0.log").read_text()
+    assert "put back" in log and "epoch" not in log
+    board = yaml.safe_load((results / "leaderboard.json").read_text())
+    assert board["complete"] and set(board["methods"]) == {"random_init", "blocker"}
+    assert "over test records, 120 resamples" in (results / "leaderboard.md").read_text()
+
+
+@pytest.mark.slow
+def test_a_failed_run_ends_with_each_failed_jobs_error_line(tmp_path):
+    cfg = random_init_beside(tmp_path, "broken", "\n\n_Base = Method\n\n\nclass Method(_Base):\n    def __init__("
+                                                 "self, encoder, cfg):\n        raise ValueError('the head is "
+                                                 "misconfigured')\n")
+    methods = tmp_path / "methods"
+    preset = tmp_path / "preset.yaml"
+    preset.write_text(yaml.safe_dump(cfg))
+    (tmp_path / "work").mkdir()
+    run = subprocess.run(snakemake(tmp_path / "work", preset, "--keep-going"), capture_output=True, text=True,
+                         timeout=1800)
+    assert run.returncode != 0
+    tail = (run.stdout + run.stderr)[-1500:]
+    line = len((methods / "broken" / "method.py").read_text().splitlines())
+    assert ("1 job(s) failed:\n  pretrain: error (pretrain): methods/broken: Method.__init__ failed (at method.py "
+            f"line {line}: raise ValueError('the head is misconfigured')): ValueError: the head is misconfigured") in tail
+    assert f"log: {tmp_path}/results/logs/pretrain/broken_seed0.log" in tail
+
+
+@pytest.mark.slow
+def test_an_edited_local_copy_reruns_its_preparation(shared_data, tmp_path):
+    from test_data_ptbxl import mini_copy
+
+    root = mini_copy(shared_data, tmp_path)
+    cfg = yaml.safe_load((REPO / "config" / "local.yaml").read_text())
+    cfg.update(results_dir=str(tmp_path / "results"), ptbxl_dir=str(root), cpsc2018_dir=None)
+    cfg["datasets"] = {"ptbxl": {**cfg["datasets"]["ptbxl"], "allow_partial": True}}
+    cfg["tasks"] = {k: v for k, v in cfg["tasks"].items() if v["dataset"] == "ptbxl"}
+    cfg["evaluation"]["linear_tasks"] = [t for t in cfg["evaluation"]["linear_tasks"] if t in cfg["tasks"]]
+    cfg["evaluation"]["zeroshot_tasks"] = [t for t in cfg["evaluation"]["zeroshot_tasks"] if t in cfg["tasks"]]
+    preset = tmp_path / "preset.yaml"
+    preset.write_text(yaml.safe_dump(cfg))
+    target = str(tmp_path / "results" / "data" / "ptbxl" / "meta.json")
+    (tmp_path / "work").mkdir()
+    first = subprocess.run(snakemake(tmp_path / "work", preset, target), capture_output=True, text=True, timeout=900)
+    assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
+    same = subprocess.run(snakemake(tmp_path / "work", preset, target, "-n"), capture_output=True, text=True,
+                          timeout=900)
+    assert "Nothing to be done" in same.stdout + same.stderr
+    db = root / "ptbxl_database.csv"
+    db.write_text(db.read_text().replace("\"{'NORM': 100.0, 'LVOLT': 0.0, 'SR': 0.0}\"", "\"{'IMI': 100.0}\"", 1))
+    edited = subprocess.run(snakemake(tmp_path / "work", preset, target, "-n"), capture_output=True, text=True,
+                            timeout=900)
+    out = edited.stdout + edited.stderr
+    assert "rule prepare_dataset" in out and "Params have changed" in out, out[-3000:]
