@@ -4,7 +4,7 @@ A commit names a state of the repository but not of the working tree (uncommitte
 a fingerprint is a hash of the files' contents, so it says exactly which code ran. Two fingerprints:
 
 - the shared code: everything under benchmark/ and workflow/ that can change a number (the leaderboard's
-  rendering, benchmark/leaderboard.py, the figures and the paper's reference tables, is left out: it changes no
+  rendering, benchmark/leaderboard/, the figures and the paper's reference tables, is left out: it changes no
   result);
 - one per method: the files of its folder methods/<name>/ other than its README.
 
@@ -32,7 +32,7 @@ from benchmark.config import REPO_ROOT
 
 # Shared code that decides results, relative to the repository root; RENDERING only draws the tables.
 SHARED = ("benchmark", "workflow")
-RENDERING = ("benchmark/leaderboard.py", "benchmark/reference", "benchmark/evaluate/plots.py")
+RENDERING = ("benchmark/leaderboard", "benchmark/reference", "benchmark/evaluate/plots.py")
 CODE_SUFFIXES = {".py", ".smk", ".yaml", ".yml", ".csv", ".json"}
 
 

@@ -58,12 +58,13 @@ def test_dag_with_published_checkpoints(tmp_path):
         md = (results / "leaderboard.md").read_text()
         assert board["complete"], (board["missing"], board["stale"])
         assert set(board["external"]) == {"merl_resnet18", "hubert_ecg"}
-        assert set(board["left_out"]) == {"hubert_unpinned"} and "Left out of this run: methods/hubert_unpinned" in md
+        assert set(board["left_out"]) == {"hubert_unpinned"}
+        assert "  - `methods/hubert_unpinned`: no SHA-256 is pinned for model.safetensors" in md.splitlines()
         seeds = {}
         for r in board["linear"]:
             seeds.setdefault(r["method"], set()).add(r["seed"])
         assert seeds == {"etp": {0, 1}, "random_init": {0, 1}, "merl_resnet18": {0}, "hubert_ecg": {0}}
-        assert "HuBERT-ECG small (external checkpoint)" in md and "MERL ResNet18 (external checkpoint)" in md
+        assert "HuBERT-ECG small (ext.)" in md and "MERL ResNet18 (ext.)" in md
         stats = json.loads((results / "stats" / "synth_cpsc.json").read_text())
         assert "vs_random_init" in stats["linear"]["1"]["auc"]["methods"]["hubert_ecg"]
 

@@ -39,6 +39,25 @@ def _zs(cfg, task, auc=0.6):
             "average": {"auc": auc, "acc": 0.5, "f1": 0.25}}
 
 
+def _stats(cfg, task, cells: dict):
+    """A compare-step statistics file for `task` in which every linear column holds `cells`: method -> (value, CI
+    low, CI high, (paired difference to random init: low, high) or None)."""
+    def cell():
+        best = max(cells, key=lambda m: cells[m][0])
+        out = {"best": best, "methods": {}}
+        for m, (v, lo, hi, diff) in cells.items():
+            entry = {"value": v, "ci": {"lo": lo, "hi": hi}}
+            if m != best:
+                entry["vs_best"] = {"distinguishable": cells[best][1] > hi}
+            if diff:
+                entry["vs_random_init"] = {"diff_lo": diff[0], "diff_hi": diff[1],
+                                           "distinguishable": diff[0] > 0 or diff[1] < 0}
+            out["methods"][m] = entry
+        return out
+    fractions = {f"{f:g}": {"auc": cell(), "f1": cell()} for f in cfg["evaluation"]["label_fractions"]}
+    write_json(paths.stats(cfg, task), {"linear": fractions})
+
+
 def _complete_run(cfg, **kw):
     for m in ("etp", "random_init"):
         for t in cfg["evaluation"]["linear_tasks"]:
@@ -47,8 +66,9 @@ def _complete_run(cfg, **kw):
             _metric(cfg, "zeroshot", m, 0, t, _zs(cfg, t), **kw)
 
 
-def _cells(md, start):
-    row = next(line for line in md.splitlines() if line.startswith(start))
+def _cells(md, start, nth=0):
+    """The cells of the nth table row of the board that starts with `start`."""
+    row = [line for line in md.splitlines() if line.startswith(start)][nth]
     return [c.strip() for c in row.strip("|").split("|")]
 
 
@@ -60,10 +80,15 @@ def test_tables_show_ours_and_reference_separately(tmp_path):
 
     md, machine = leaderboard.build(cfg, METHODS, TITLES, ZERO_SHOT)
     assert "DEMO RESULTS ON SYNTHETIC DATA" in md
-    # ours: steps, then mean ± sample std over seeds 0.7, 0.8 -> 75.0 ± 7.1; then the paper's 83.5 / 61.3 as (ref.)
-    assert _cells(md, "| ETP") == ["ETP", "48", "75.0 ± 7.1", "50.0 ± 0.0", "83.5", "61.3", "n/a", "n/a", "86.1", "63.4"]
-    assert "paper ptbxl AUC (ref.)" in _cells(md, "| Method")
-    assert _cells(md, "| NORM")[2:] == ["48", "60.0", "50.0", "25.0", "71.8", "56.8", "73.4"]
+    # ours: steps, then mean ± sample std over seeds 0.7, 0.8 -> 75.0 ± 7.1; then the paper's 83.5 / 61.3 as (ref.),
+    # one table per task
+    assert _cells(md, "| ETP") == ["ETP", "48", "75.0 ± 7.1", "50.0 ± 0.0", "83.5", "61.3"]
+    assert _cells(md, "| ETP", 1) == ["ETP", "", "n/a", "n/a", "86.1", "63.4"]
+    assert _cells(md, "| Method") == ["Method", "Steps", "AUC", "F1", "AUC (ref.)", "F1 (ref.)"]
+    # zero-shot: ours, then the paper's Table 2 in a table of its own
+    assert _cells(md, "| NORM") == ["NORM", "ETP", "60.0", "50.0", "25.0"]
+    assert _cells(md, "| NORM", 1) == ["NORM", "ETP", "71.8", "56.8", "73.4"]
+    assert "The ETP paper's Table 2 *(ref.)*, on the full dataset, for the same rows:" in md
     assert {r["seed"] for r in machine["linear"]} == {0, 1}
     assert not machine["complete"] and len(machine["missing"]) > 0  # random init and CPSC rows never ran
     json.dumps(machine)  # machine-readable copy is plain JSON
@@ -87,9 +112,15 @@ def test_demo_summary_says_which_methods_beat_random_init(tmp_path):
     assert machine["complete"] and machine["code"]["commits"] == ["abc123"] and machine["problems"] == []
     assert machine["command"] == "snakemake --cores all --configfile config/demo.yaml" and "WARNING" not in md
     assert "= 48 optimiser steps for every trained method" in md
-    assert "Measured in this run (linear AUC, point estimates): above random init on every task: ETP; not on every " \
-           "task: none." in md
-    assert "Records (train/val/test): PTB-XL-like 8/2/3; CPSC2018-like 8/2/3" in md
+    assert "### PTB-XL-like: 8/2/3 records (train/val/test)" in md.splitlines()
+    assert "### CPSC2018-like: 8/2/3 records (train/val/test)" in md.splitlines()
+    assert "Measured in this run" not in md   # no verdict without the paired tests (stats files)
+    for t in cfg["evaluation"]["linear_tasks"]:
+        _stats(cfg, t, {"etp": (0.9, 0.85, 0.95, (0.02, 0.15)), "random_init": (0.8, 0.7, 0.84, None)})
+    md, _ = leaderboard.build(cfg, METHODS, TITLES, ZERO_SHOT)
+    assert ("Measured in this run (linear AUC at 100% of the labels, paired bootstrap at 95%): above random init on "
+            "every task: ETP; below it on at least one task: none; not distinguishable from it otherwise: none.") in md
+    assert _cells(md, "| ETP")[2] == "**90.0** [85.0–95.0] ↑"
 
 
 def test_external_rows_say_what_they_are_and_left_out_folders_are_named(tmp_path):
@@ -110,14 +141,14 @@ def test_external_rows_say_what_they_are_and_left_out_folders_are_named(tmp_path
                                     {"hubert_ecg": "no SHA-256 is pinned for model.safetensors"})
     assert machine["complete"], machine["missing"]
     row = _cells(md, "| MERL ResNet18")
-    assert row[:3] == ["MERL ResNet18 (external checkpoint)", "external", "95.0"]       # one seed: no ± sd
+    assert row[:3] == ["MERL ResNet18 (ext.)", "ext.", "95.0"]       # one seed: no ± sd
     assert machine["external"] == {"merl_resnet18": "MIMIC-IV-ECG"}
-    assert "*External checkpoint* rows are published models evaluated as released" in md
+    assert "(ext.) rows are published models evaluated as released" in md
     assert "not a same-budget comparison" in md
     # the board says what the external encoder was given and what it gives
     assert ("MERL ResNet18: pre-trained on MIMIC-IV-ECG; input 500 Hz, 10 s (5000 samples), leads "
             "I/II/III/aVR/aVF/aVL/V1/V2/V3/V4/V5/V6, 512-d features") in md
-    assert "- Left out of this run: methods/hubert_ecg: no SHA-256 is pinned for model.safetensors" in md.splitlines()
+    assert "  - `methods/hubert_ecg`: no SHA-256 is pinned for model.safetensors" in md.splitlines()
     assert {r["seed"] for r in machine["linear"] if r["method"] == "merl_resnet18"} == {0}
     assert all(r["external"] == (r["method"] == "merl_resnet18") for r in machine["linear"])
 
@@ -195,3 +226,70 @@ def test_results_of_an_older_version_are_stale(tmp_path):
 def test_publish_without_a_finished_run_says_what_to_run(tmp_path):
     with pytest.raises(BenchmarkError, match="no finished board of preset 'demo'.*run its workflow first"):
         leaderboard.publish(_config(tmp_path), dest=tmp_path / "published.md")
+
+
+def _cell(entries: dict, best: str) -> dict:
+    """A column's statistics: method -> (CI low, CI high, distinguishable from the best, mark vs random init)."""
+    diffs = {"↑": (0.01, 0.1, True), "↓": (-0.1, -0.01, True), "≈": (-0.05, 0.05, False)}
+    out = {"best": best, "methods": {}}
+    for m, (lo, hi, told_from_best, mark) in entries.items():
+        e = {"value": (lo + hi) / 2, "ci": {"lo": lo, "hi": hi}}
+        if m != best:
+            e["vs_best"] = {"distinguishable": told_from_best}
+        if mark:
+            d = diffs[mark]
+            e["vs_random_init"] = {"diff_lo": d[0], "diff_hi": d[1], "distinguishable": d[2]}
+        out["methods"][m] = e
+    return out
+
+
+def test_bold_singles_out_a_group_or_nothing_and_marks_give_the_direction():
+    from benchmark.leaderboard.cells import bold_rows, marked
+
+    spread = _cell({"random_init": (0.5, 0.6, True, None), "cpc": (0.55, 0.7, False, "≈"),
+                    "etp": (0.8, 0.9, None, "↑"), "byol": (0.3, 0.4, True, "↓")}, best="etp")
+    assert bold_rows(spread) == {"etp", "cpc"}             # the best and the row not told from it
+    assert marked([0.85], spread, "etp") == "**85.0** [80.0–90.0] ↑"
+    assert marked([0.62], spread, "cpc") == "**62.0** [55.0–70.0] ≈"   # among the best, not told from random init
+    assert marked([0.35], spread, "byol") == "35.0 [30.0–40.0] ↓"
+    assert marked([0.55], spread, "random_init") == "55.0 [50.0–60.0]"
+    # every row tied with the best: bold would single out nothing
+    tied = _cell({"random_init": (0.4, 0.7, False, None), "etp": (0.5, 0.8, None, "≈")}, best="etp")
+    assert bold_rows(tied) == set() and marked([0.65], tied, "etp") == "65.0 [50.0–80.0] ≈"
+    # a degenerate interval (every resample 0.0) is never bold
+    zero = _cell({"random_init": (0.0, 0.0, True, None), "etp": (0.0, 0.0, None, "≈"),
+                  "cpc": (0.2, 0.3, True, "↑")}, best="etp")
+    assert "etp" not in bold_rows(zero) and marked([0.0], zero, "etp") == "0.0 [0.0–0.0] ≈"
+
+
+def test_no_table_row_is_wider_than_a_page(tmp_path):
+    """The widest cells a board can hold (three seeds: mean ± sd, a CI, bold, a mark; the longest method title; an
+    external row) still fit MAX_ROW_CHARS characters of Markdown per table row."""
+    cfg = _config(tmp_path, seeds=[0, 1, 2])
+    methods = ["random_init", "astcl", "etp", "merl_resnet18"]
+    titles = {**TITLES, "astcl": "ASTCL (unofficial)", "merl_resnet18": "MERL ResNet18"}
+    seeds = {m: [0, 1, 2] for m in methods} | {"merl_resnet18": [0]}
+    for t in cfg["evaluation"]["linear_tasks"]:
+        for m in methods:
+            for s in seeds[m]:
+                fr = {f"{f:g}": {"auc": 0.999, "f1": 0.5, "draws": [{"n_train": 1000}]}
+                      for f in cfg["evaluation"]["label_fractions"]}
+                _metric(cfg, "linear", m, s, t, {"auc": 0.999 - 0.1 * s, "f1": 0.1 * s, "fractions": fr},
+                        steps=10000, **({"pretrain_external": {"pretrained_on": "MIMIC-IV-ECG", "files": {}}}
+                                        if m == "merl_resnet18" else {}))
+        _stats(cfg, t, {"random_init": (0.5, 0.1, 0.2, None), "astcl": (0.999, 0.888, 0.999, (-0.1, 0.1)),
+                        "etp": (0.999, 0.888, 0.999, (0.1, 0.2)), "merl_resnet18": (0.3, 0.101, 0.102, (-0.2, -0.1))})
+    for t in cfg["evaluation"]["zeroshot_tasks"]:
+        for m in ("random_init", "etp"):
+            for s in seeds[m]:
+                _metric(cfg, "zeroshot", m, s, t, _zs(cfg, t, auc=0.999 - 0.1 * s))
+        cells = {m: _cell({"random_init": (0.101, 0.999, True, None), "etp": (0.888, 0.999, None, "↑")}, "etp")
+                 for m in ("auc", "acc", "f1")}
+        stats = read_json(paths.stats(cfg, t)) if paths.stats(cfg, t).exists() else {}
+        stats["zeroshot"] = {"average": cells, "per_class": {c: cells for c in cfg["tasks"][t]["classes"]}}
+        write_json(paths.stats(cfg, t), stats)
+    md, machine = leaderboard.build(cfg, methods, titles, ["random_init", "etp"], seeds)
+    assert machine["complete"], machine["missing"]
+    assert "**89.9 ± 10.0** [88.8–99.9] ↑" in md and "ASTCL (unofficial)" in md and "MERL ResNet18 (ext.)" in md
+    rows = [line for line in md.splitlines() if line.startswith("|")]
+    assert rows and max(map(len, rows)) <= leaderboard.MAX_ROW_CHARS, max(rows, key=len)

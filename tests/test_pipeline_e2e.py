@@ -1,5 +1,6 @@
 """The whole Snakemake DAG on a tiny synthetic preset: data -> pre-training -> evaluation -> leaderboard."""
 import json
+import re
 import subprocess
 import sys
 
@@ -58,11 +59,27 @@ def test_snakemake_dag_end_to_end(tiny_config, tmp_path):
     for key in ("text_model", "config_hash", "commit", "pretrain_device", "eval_wall_seconds"):
         assert key in metric["provenance"]
 
-    # Snakemake's HTML report bundles the board and the figures
+    # every table fits a page: no row wider than the agreed width of Markdown source
+    from benchmark.leaderboard import MAX_ROW_CHARS
+    rows = [line for line in md.splitlines() if line.startswith("|")]
+    assert max(map(len, rows)) <= MAX_ROW_CHARS, max(rows, key=len)
+
+    # Snakemake's HTML report opens on the preset's description and the board, rendered; every figure has its own
+    # caption; rule pages name input functions and show plain paths
     report = subprocess.run(cmd + ["--report", str(tmp_path / "report.html")], capture_output=True, text=True,
                             timeout=600)
     assert report.returncode == 0, report.stderr[-2000:]
-    assert (tmp_path / "report.html").stat().st_size > 100_000
+    page = (tmp_path / "report.html").read_text()
+    assert len(page) > 100_000
+    front = json.loads(re.search(r"var workflow_desc = (\".*?\");\n", page).group(1))
+    assert "offline demo on a synthetic 12-lead cohort" in front and "DEMO RESULTS ON SYNTHETIC DATA" in front
+    table1 = front[front.index("Table 1: linear evaluation"):]
+    assert re.search(r"<table>\s*<thead>\s*<tr>\s*<th>Method</th>\s*<th>Steps</th>\s*<th>AUC</th>", table1)
+    assert "<td>ETP</td>" in table1
+    assert "&lt;function&gt;" not in page and "<function>" not in page and "task_store()" in page
+    assert "{method," not in page and "{task," not in page          # no wildcard-constraint regexes in paths
+    for caption in ("Table 1 as dots", "Label efficiency", "The dashed line at 50 % is chance"):
+        assert caption in page, caption
 
     # a second run finds everything up to date
     again = subprocess.run(cmd + ["-n"], capture_output=True, text=True, timeout=600)

@@ -9,7 +9,7 @@ from benchmark import provenance
 
 
 def _tree(root):
-    for rel, text in {"benchmark/train.py": "LR = 1\n", "benchmark/leaderboard.py": "WIDTH = 80\n",
+    for rel, text in {"benchmark/train.py": "LR = 1\n", "benchmark/leaderboard/cells.py": "WIDTH = 80\n",
                       "benchmark/reference/t1.csv": "a,b\n", "workflow/Snakefile": "rule all:\n",
                       "methods/m/method.py": "X = 1\n", "methods/m/config.yaml": "lr: 1\n",
                       "methods/m/README.md": "# m\n", "README.md": "# project\n"}.items():
@@ -23,7 +23,7 @@ def test_fingerprints_follow_result_code_only(tmp_path):
                                           tmp_path)
     method = lambda: provenance.method_fingerprint(tmp_path / "methods" / "m")  # noqa: E731
     c0, r0, m0 = code(), provenance.fingerprint(provenance._files(tmp_path, provenance.RENDERING), tmp_path), method()
-    (tmp_path / "benchmark" / "leaderboard.py").write_text("WIDTH = 100\n")   # rendering only
+    (tmp_path / "benchmark" / "leaderboard" / "cells.py").write_text("WIDTH = 100\n")   # rendering only
     (tmp_path / "README.md").write_text("# edited\n")
     (tmp_path / "methods" / "m" / "README.md").write_text("# edited\n")
     # comments, docstrings, layout, editor leftovers and hidden folders change no behaviour

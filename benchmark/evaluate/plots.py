@@ -64,7 +64,7 @@ def draw(config: dict, titles: dict[str, str]) -> list[Path]:
     def save(fig, path):
         fig.tight_layout()
         tmp = path.with_name(f".{path.stem}.partial.png")
-        fig.savefig(tmp, dpi=110)
+        fig.savefig(tmp, dpi=110, bbox_inches="tight")  # a legend placed outside the axes stays in the file
         plt.close(fig)
         tmp.replace(path)
         written.append(path)
@@ -101,7 +101,9 @@ def draw(config: dict, titles: dict[str, str]) -> list[Path]:
         ax.set_ylabel("linear AUC (%)")
         ax.set_title(title(t))
         ax.grid(alpha=0.3)
-    axes[-1].legend(fontsize=7, loc="lower right")
+    # one legend for every panel, outside them: inside, it covered the 100 % points of a panel
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
     save(fig, out["label_efficiency"])
 
     # zero-shot: per-class AUC with CIs, one group of bars per class

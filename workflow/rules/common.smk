@@ -1,6 +1,6 @@
-# Start-up: validate the preset, discover methods/*, write the resolved config every step reads. The helper
-# functions the other .smk files use live here, apart from their rules, as Snakemake's linter asks.
-import re
+# Start-up: validate the preset, discover methods/*, name the settings file every step reads (written by the
+# Snakefile's onstart, once Snakemake holds its lock). The helper functions the other .smk files use live here,
+# apart from their rules, as Snakemake's linter asks.
 import os
 import shlex
 import sys
@@ -112,7 +112,9 @@ def hash_of(*keys, method=None):
 
 
 # ------------------------------------------------------------------------------------------------ inputs of rules
-def raw_inputs(w):
+# Input functions have names the report shows on its rule pages (show_input_function_names, below).
+def raw_download_markers(w):
+    """The download markers of a dataset's PhysioNet parts (none for a local copy or a generated dataset)."""
     return physionet.download_inputs(config, w.dataset)
 
 
@@ -129,7 +131,7 @@ def prepare_hash(w):
     return config_hash(parts)
 
 
-def pretrain_inputs(w):
+def store_reports_and_weights(w):
     """The pre-training store, the report embeddings of a text method, and a published checkpoint's files."""
     spec = METHODS[w.method]
     inputs = [paths.dataset_dir(config, config["pretrain"]["dataset"]) / "meta.json"]
@@ -149,9 +151,14 @@ def pretrain_gpu(w) -> int:
     return 0 if METHODS[w.method].external else 1
 
 
-def task_inputs(w):
-    return [paths.dataset_dir(config, config["tasks"][w.task]["dataset"]) / "meta.json",
-            paths.pretrain_dir(config, w.method, int(w.seed)) / "train_log.json"]
+def task_store(w):
+    """The store of the task's dataset."""
+    return paths.dataset_dir(config, config["tasks"][w.task]["dataset"]) / "meta.json"
+
+
+def task_features(w):
+    """The method's features of the task's dataset."""
+    return paths.features(config, w.method, int(w.seed), config["tasks"][w.task]["dataset"])
 
 
 BOOT = EVAL["bootstrap"]
@@ -166,24 +173,44 @@ def records_of(task: str) -> dict:
 EXPECTED = sorted(leaderboard.expected(config, list(METHODS), ZERO_SHOT, METHOD_SEEDS))
 
 
-def task_predictions(w):
+def test_scores_of_every_row(w):
     """The test scores of every method and seed on a task (what its paired comparisons resample)."""
     return [paths.predictions(config, kind, m, s, t) for kind, m, t, s in EXPECTED if t == w.task]
 
 
-def all_metrics(w):
+def every_metrics_file(w):
     """The metrics files the board is made of (the same list it checks for completeness)."""
     return [paths.metrics(config, kind, m, s, t) for kind, m, t, s in EXPECTED]
 
 
 EVAL_TASKS = sorted(set(EVAL["linear_tasks"]) | set(EVAL["zeroshot_tasks"]))
 PLOTS = plots.files(config)
-# published checkpoint files the workflow downloads: "<method>/<file name>" under the weights cache
-FETCHED = [f"{m}/{n}" for m, s in METHODS.items() for n in weights.to_fetch(s)]
 
 
-wildcard_constraints:
-    method="|".join(METHODS),
-    seed=r"\d+",
-    task="|".join(config["tasks"]),
-    dataset="|".join(config["datasets"]),
+def figure_caption(name: str) -> str:
+    """Each figure's own caption in the report (workflow/report/figure_*.rst)."""
+    return f"../report/figure_{'zeroshot' if name.startswith('zeroshot_') else name}.rst"
+
+
+
+def show_input_function_names() -> None:
+    """Snakemake's report prints every input function on its rule pages as a literal "<function>"; print its name
+    instead (e.g. "task_store()"), so a reader can find it here. Only the report's rendering changes."""
+    try:
+        from snakemake import report as smk_report
+    except ImportError:
+        return
+    plain = getattr(smk_report, "render_iofile", None)
+    if plain is None or getattr(plain, "names_functions", False):
+        return
+
+    def render(iofile):
+        fn = getattr(iofile, "_file", iofile)
+        name = getattr(fn, "__name__", "<lambda>")
+        return f"{name}()" if callable(fn) and name != "<lambda>" else plain(iofile)
+
+    render.names_functions = True
+    smk_report.render_iofile = render
+
+
+show_input_function_names()

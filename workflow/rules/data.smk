@@ -3,9 +3,6 @@ rule download_physionet:
     file verified against SHA256SUMS.txt; the marker is written last. Not used when <source>_dir is set."""
     output:
         Path(config["raw_dir"]) / "{source}" / ".downloads" / "{part}.json",
-    wildcard_constraints:
-        source="ptbxl|cpsc2018",
-        part="metadata|records100|records500|records",
     log:
         LOGS / "download" / "{source}_{part}.log",
     conda:
@@ -20,8 +17,6 @@ rule fetch_weights:
     into the cache, resumed if interrupted, renamed into place only after its SHA-256 matched."""
     output:
         paths.weights_cache(config) / "{fetched}",
-    wildcard_constraints:
-        fetched="|".join(map(re.escape, FETCHED)) or "(?!)",
     params:
         method=lambda w: w.fetched.split("/", 1)[0],
         file=lambda w: w.fetched.split("/", 1)[1],
@@ -39,7 +34,7 @@ rule fetch_weights:
 rule prepare_dataset:
     """Raw or synthetic data -> the common preprocessed store (signals.npy, records.csv, meta.json last)."""
     input:
-        raw_inputs,
+        raw_download_markers,
     output:
         meta=paths.results(config) / "data" / "{dataset}" / "meta.json",
     params:

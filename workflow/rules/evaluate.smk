@@ -1,7 +1,7 @@
 rule subsets:
     """The label-fraction subsets of a task's train split (record ids), drawn once, shared by every method."""
     input:
-        lambda w: paths.dataset_dir(config, config["tasks"][w.task]["dataset"]) / "meta.json",
+        task_store,
     output:
         paths.subsets(config, "{task}"),
     params:
@@ -20,8 +20,8 @@ rule features:
     """Frozen-encoder features of every record of a dataset, extracted once per (method, seed, dataset); every
     task on the dataset and every label fraction reuses them."""
     input:
-        lambda w: paths.dataset_dir(config, w.dataset) / "meta.json",
-        lambda w: paths.pretrain_dir(config, w.method, int(w.seed)) / "train_log.json",
+        paths.dataset_dir(config, "{dataset}") / "meta.json",
+        paths.pretrain_dir(config, "{method}", "{seed}") / "train_log.json",
     output:
         paths.features(config, "{method}", "{seed}", "{dataset}"),
     params:
@@ -40,8 +40,9 @@ rule features:
 rule linear:
     """Linear probe at every label fraction (C selected on val); keeps the test scores for `compare`."""
     input:
-        task_inputs,
-        features=lambda w: paths.features(config, w.method, int(w.seed), config["tasks"][w.task]["dataset"]),
+        task_store,
+        paths.pretrain_dir(config, "{method}", "{seed}") / "train_log.json",
+        features=task_features,
         subsets=rules.subsets.output,
     output:
         metrics=paths.metrics(config, "linear", "{method}", "{seed}", "{task}"),
@@ -63,7 +64,8 @@ rule linear:
 rule zeroshot:
     """Zero-shot classification of the test split; keeps the test scores for `compare`."""
     input:
-        task_inputs,
+        task_store,
+        paths.pretrain_dir(config, "{method}", "{seed}") / "train_log.json",
     output:
         metrics=paths.metrics(config, "zeroshot", "{method}", "{seed}", "{task}"),
         predictions=paths.predictions(config, "zeroshot", "{method}", "{seed}", "{task}"),
@@ -86,7 +88,7 @@ rule compare:
     """Bootstrap CIs and paired tests (against random init and the best row) for one task, from the saved
     test scores of every method and seed."""
     input:
-        task_predictions,
+        test_scores_of_every_row,
     output:
         paths.stats(config, "{task}"),
     params:
@@ -106,10 +108,10 @@ rule plots:
     """The figures beside the board: label-efficiency curves, zero-shot per-class AUC, Table 1 as dots, all
     with their CIs."""
     input:
-        all_metrics,
+        every_metrics_file,
         expand(rules.compare.output[0], task=EVAL_TASKS),
     output:
-        [report(p, category="Figures", caption="../report/figure.rst") for p in PLOTS.values()],
+        [report(p, category="Figures", caption=figure_caption(name)) for name, p in PLOTS.items()],
     params:
         settings=config_hash(SETTINGS),  # titles, methods, seeds, CI level: every setting the figures show
         code=CODE,
@@ -123,15 +125,17 @@ rule plots:
 
 
 rule leaderboard:
-    """Tables 1-3 (Markdown) and a machine-readable JSON copy, in the preset's results folder. The top-level
+    """Tables 1-3 (Markdown, rendered HTML for the report) and a machine-readable JSON copy, in the preset's
+    results folder. The top-level
     leaderboard.md is never a target here (a committed target would make a fresh clone's DAG a no-op); it is
     published from a finished run by `python -m benchmark publish`."""
     input:
-        all_metrics,
+        every_metrics_file,
         expand(rules.compare.output[0], task=EVAL_TASKS),
         rules.plots.output,
     output:
-        md=report(LEADERBOARD, category="Leaderboard", caption="../report/leaderboard.rst"),
+        md=report(LEADERBOARD, category="Leaderboard", caption="../report/leaderboard_markdown.rst"),
+        html=report(LEADERBOARD.with_suffix(".html"), category="Leaderboard", caption="../report/leaderboard.rst"),
         json=LEADERBOARD.with_suffix(".json"),
     params:
         settings=config_hash(SETTINGS),  # the header shows every setting of the run

@@ -2,7 +2,7 @@ rule pretrain:
     """One method, one seed: checkpoints each epoch (a re-run resumes), exports safetensors. A folder with a
     published checkpoint loads it here instead (checked, keys mapped, strict) and exports it the same way."""
     input:
-        pretrain_inputs,
+        store_reports_and_weights,
     output:
         encoder=paths.results(config) / "pretrain" / "{method}" / "seed{seed}" / "encoder.safetensors",
         model=paths.results(config) / "pretrain" / "{method}" / "seed{seed}" / "model.safetensors",
