@@ -6,11 +6,17 @@ PIP = $(PYTHON) -m pip
 PRESET ?= demo
 PRESET_FILE = $(if $(filter paper,$(PRESET)),config/config.yaml,config/$(PRESET).yaml)
 
-.PHONY: install demo test paper local publish
+.PHONY: install lock demo test paper local publish
 
 install:
 	$(PIP) install --quiet torch==2.13.0   # first and pinned: the CPU wheel here, never a loose CUDA pull
-	$(PIP) install --quiet -e '.[test]'
+	$(PIP) install --quiet -r requirements/lock.txt   # the pinned stack, every package at one version
+	$(PIP) install --quiet --no-deps -e .
+
+# Refresh the pinned stack (requirements/lock.txt and environment.yml) from pyproject.toml's ranges and
+# requirements/constraints.txt, in a fresh virtual environment; commit both files.
+lock:
+	$(PYTHON) scripts/lock.py
 
 demo: install
 	$(PYTHON) -m snakemake --cores all --configfile config/demo.yaml
@@ -25,4 +31,4 @@ local: install
 	$(PYTHON) -m snakemake --cores all --configfile config/local.yaml
 
 publish:
-	$(PYTHON) -m benchmark publish --config $(PRESET_FILE) $(if $(REPLACE),--replace,)
+	$(PYTHON) -m benchmark publish --config $(PRESET_FILE)

@@ -96,8 +96,9 @@ def cmd_publish(args):
     from benchmark import leaderboard, paths
 
     config = _config(args)
-    dest = leaderboard.publish(config, replace=args.replace)
-    print(f"published {paths.leaderboard(config)} as {dest} (and its .json)", file=sys.stderr)
+    dest = leaderboard.publish(config)
+    print(f"published {paths.leaderboard(config)} into {dest} (and docs/leaderboard/{config['preset']}/)",
+          file=sys.stderr)
 
 
 def cmd_methods(args):
@@ -131,8 +132,7 @@ def main(argv=None) -> int:
     add("compare", cmd_compare, "task", "out")
     add("plots", cmd_plots)
     add("leaderboard", cmd_leaderboard)
-    add("publish", cmd_publish).add_argument(
-        "--replace", action="store_true", help="replace a published board of another preset")
+    add("publish", cmd_publish)
     add("methods", cmd_methods)
     args = p.parse_args(argv)
 

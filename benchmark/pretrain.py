@@ -169,7 +169,7 @@ def pretrain(config: dict, spec: MethodSpec, seed: int, out_dir: str | Path, thr
 
 
 def _pretrain(config: dict, spec: MethodSpec, seed: int, out_dir: Path, threads: int | None) -> dict:
-    runtime.setup(threads, seed)
+    runtime.setup(threads, seed, config["pretrain"].get("deterministic", True))
     device = runtime.pick_device(config["device"])
     t0 = time.time()
     store = load_store(paths.dataset_dir(config, config["pretrain"]["dataset"]))
@@ -272,6 +272,7 @@ def _pretrain(config: dict, spec: MethodSpec, seed: int, out_dir: Path, threads:
             "text_dim": int(text.shape[1]) if text is not None else None,
             "sampling_rate": store.meta["sampling_rate"], "n_samples": stored.n_samples,
             "device": runtime.device_name(device), "amp": use_amp, "threads": torch.get_num_threads(),
+            "environment": runtime.environment(device),
             "compiled": compiled,
             "peak_gpu_memory_gib": (round(torch.cuda.max_memory_allocated(device) / 2 ** 30, 2)
                                     if device.type == "cuda" else None),

@@ -58,12 +58,12 @@ def _stats(cfg, task, cells: dict):
     write_json(paths.stats(cfg, task), {"linear": fractions})
 
 
-def _complete_run(cfg, **kw):
+def _complete_run(cfg, seed=0, **kw):
     for m in ("etp", "random_init"):
         for t in cfg["evaluation"]["linear_tasks"]:
-            _metric(cfg, "linear", m, 0, t, {"auc": 0.9 if m == "etp" else 0.8, "f1": 0.5}, **kw)
+            _metric(cfg, "linear", m, seed, t, {"auc": 0.9 if m == "etp" else 0.8, "f1": 0.5}, **kw)
         for t in cfg["evaluation"]["zeroshot_tasks"]:
-            _metric(cfg, "zeroshot", m, 0, t, _zs(cfg, t), **kw)
+            _metric(cfg, "zeroshot", m, seed, t, _zs(cfg, t), **kw)
 
 
 def _cells(md, start, nth=0):
@@ -105,22 +105,32 @@ def test_header_names_the_settings_each_row_used(tmp_path):
     assert "- ECG-ECG term weight 1: Random init" in md.splitlines()
 
 
-def test_demo_summary_says_which_methods_beat_random_init(tmp_path):
+def test_a_verdict_rests_on_several_seeds_and_a_single_seed_board_draws_none(tmp_path):
     cfg = _config(tmp_path)
     _complete_run(cfg)
+    for t in cfg["evaluation"]["linear_tasks"]:
+        _stats(cfg, t, {"etp": (0.9, 0.85, 0.95, (0.02, 0.15)), "random_init": (0.8, 0.7, 0.84, None)})
     md, machine = leaderboard.build(cfg, METHODS, TITLES, ZERO_SHOT)
     assert machine["complete"] and machine["code"]["commits"] == ["abc123"] and machine["problems"] == []
     assert machine["command"] == "snakemake --cores all --configfile config/demo.yaml" and "WARNING" not in md
     assert "= 48 optimiser steps for every trained method" in md
     assert "### PTB-XL-like: 8/2/3 records (train/val/test)" in md.splitlines()
     assert "### CPSC2018-like: 8/2/3 records (train/val/test)" in md.splitlines()
-    assert "Measured in this run" not in md   # no verdict without the paired tests (stats files)
-    for t in cfg["evaluation"]["linear_tasks"]:
-        _stats(cfg, t, {"etp": (0.9, 0.85, 0.95, (0.02, 0.15)), "random_init": (0.8, 0.7, 0.84, None)})
-    md, _ = leaderboard.build(cfg, METHODS, TITLES, ZERO_SHOT)
-    assert ("Measured in this run (linear AUC at 100% of the labels, paired bootstrap at 95%): above random init on "
-            "every task: ETP; below it on at least one task: none; not distinguishable from it otherwise: none.") in md
+    # one seed: intervals and marks cover test records only, and the board says so and draws no verdict
+    assert "Measured in this run" not in md
+    assert "> **One pre-training seed.** The intervals and ↑ / ↓ / ≈ marks below cover the sampling of test " \
+           "records only, not training variance, so this board draws no verdict about methods." in md.splitlines()
+    assert "**One pre-training seed**: intervals and marks cover the sampling of test records only" in md
     assert _cells(md, "| ETP")[2] == "**90.0** [85.0–95.0] ↑"
+    # three seeds: the verdict of the paired tests over records and seeds
+    cfg = _config(tmp_path, seeds=[0, 1, 2])
+    for seed in (1, 2):
+        _complete_run(cfg, seed=seed)
+    md, _ = leaderboard.build(cfg, METHODS, TITLES, ZERO_SHOT)
+    assert ("Measured in this run (linear AUC at 100% of the labels, 3 seeds, paired bootstrap over test records and "
+            "seeds at 95%): above random init on every task: ETP; below it on at least one task: none; not "
+            "distinguishable from it otherwise: none.") in md
+    assert "One pre-training seed" not in md and "the mean over 3 pre-training seeds ± their sd" in md
 
 
 def test_external_rows_say_what_they_are_and_left_out_folders_are_named(tmp_path):
@@ -169,7 +179,7 @@ def test_a_row_whose_method_changed_is_marked_stale_and_cannot_be_published(tmp_
         leaderboard.publish(cfg, dest=tmp_path / "published.md")
 
 
-def test_publish_copies_one_complete_run_and_keeps_another_presets_board(tmp_path):
+def test_publish_gives_each_preset_its_place_and_leads_with_real_data(tmp_path):
     cfg = _config(tmp_path)
     _complete_run(cfg)
     paths.plots(cfg).mkdir(parents=True)
@@ -179,16 +189,36 @@ def test_publish_copies_one_complete_run_and_keeps_another_presets_board(tmp_pat
     assert "](plots/linear_auc.png)" in board
     dest = tmp_path / "published.md"
     leaderboard.publish(cfg, dest=dest)
-    # the same board, its figures copied beside it (results/ is not committed) and the links rewritten
-    assert dest.read_text() == board.replace("](plots/", "](docs/leaderboard/")
-    assert (tmp_path / "docs" / "leaderboard" / "linear_auc.png").read_bytes() == b"png"
-    assert read_json(dest.with_suffix(".json"))["preset"] == "demo"
+    # the board and its figures in docs/leaderboard/demo/ (results/ is not committed), links rewritten
+    demo = tmp_path / "docs" / "leaderboard" / "demo"
+    assert (demo / "leaderboard.md").read_text() == board.replace("](plots/", "](")
+    assert (demo / "linear_auc.png").read_bytes() == b"png"
+    assert read_json(demo / "leaderboard.json")["preset"] == "demo"
+    top = dest.read_text()
+    assert "## Leaderboard — preset `demo`" in top and "](docs/leaderboard/demo/linear_auc.png)" in top
+    assert [b["preset"] for b in read_json(dest.with_suffix(".json"))["boards"]] == ["demo"]
 
-    write_json(dest.with_suffix(".json"), {"preset": "paper"})  # a published paper-preset board
-    with pytest.raises(BenchmarkError, match="holds the board of preset 'paper'.*--replace"):
-        leaderboard.publish(cfg, dest=dest)
-    leaderboard.publish(cfg, dest=dest, replace=True)
-    assert read_json(dest.with_suffix(".json"))["preset"] == "demo"
+    # a real-data board published next comes first, and the demo's stays untouched
+    (tmp_path / "real").mkdir()
+    real = _config(tmp_path / "real", preset="local")
+    real["datasets"] = {n: {**d, "source": "ptbxl"} for n, d in real["datasets"].items()}
+    _complete_run(real)
+    leaderboard.write(real, METHODS, TITLES, ZERO_SHOT)
+    leaderboard.publish(real, dest=dest)
+    top = dest.read_text()
+    assert top.index("## Leaderboard — preset `local`") < top.index("## Leaderboard — preset `demo`")
+    assert "DEMO RESULTS ON SYNTHETIC DATA" in top.split("## Leaderboard — preset `demo`")[1]
+    assert [b["preset"] for b in read_json(dest.with_suffix(".json"))["boards"]] == ["local", "demo"]
+
+    # a published board made by other code is left out of the top-level board, and named
+    stale = read_json(demo / "leaderboard.json")
+    stale["code"]["fingerprint"] = "0ld"
+    write_json(demo / "leaderboard.json", stale)
+    leaderboard.publish(real, dest=dest)
+    top = dest.read_text()
+    assert "- preset `demo` is not shown: the code has changed since this board was made" in top
+    assert "## Leaderboard — preset `demo`" not in top
+    assert read_json(dest.with_suffix(".json"))["left_out"]["demo"].startswith("the code has changed")
 
 
 @pytest.mark.parametrize("commits, message", [(("abc123-dirty",), "uncommitted code"),

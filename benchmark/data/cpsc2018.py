@@ -191,6 +191,14 @@ def read_original(path: Path, record: str) -> tuple[np.ndarray, float, list[str]
     return data.astype(np.float32), ORIGINAL_SAMPLING_RATE, []
 
 
+def read_record(path: Path, record: str) -> tuple[np.ndarray, float, list[str]]:
+    """A WFDB record (path.hea, the CinC 2020 copy), or a record of the challenge's original layout (a lone
+    path.mat)."""
+    if path.with_suffix(".hea").exists() or not path.with_suffix(".mat").exists():
+        return pn.read_wfdb(path, record)
+    return read_original(path, record)
+
+
 def prepare_cpsc2018(config: dict, name: str, out_dir: Path, threads: int | None = None) -> None:
     t0 = time.time()
     ds, data = config["datasets"][name], config["data"]
@@ -239,7 +247,7 @@ def prepare_cpsc2018(config: dict, name: str, out_dir: Path, threads: int | None
 
     spec = pn.SignalSpec(sampling_rate=data["sampling_rate"], n_samples=int(round(data["seconds"] * data["sampling_rate"])),
                          normalisation=data["normalisation"], crop=ds.get("crop", "start"), pad=ds.get("pad", "zero"),
-                         max_nonfinite=ds.get("max_nonfinite", 0.01))
+                         max_nonfinite=ds.get("max_nonfinite", 0.01), read=read_record)
     def tables(results, keep):
         records = pd.DataFrame({
             "ecg_id": candidates, "patient_id": candidates,  # CPSC2018 gives no patient ids: one per recording

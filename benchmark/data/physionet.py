@@ -16,6 +16,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -328,21 +329,14 @@ class SignalSpec:
     max_nonfinite: float = 0.01
     expect_fs: tuple = ()          # native rates a record may have (empty: any)
     expect_seconds: float | None = None  # exact native duration a record must have (None: any)
-
-
-def read_record(path: str | Path, record: str) -> tuple[np.ndarray, float, list[str]]:
-    """A WFDB record (path.hea), or a CPSC2018 record in the challenge's original layout (a lone path.mat)."""
-    path = Path(path)
-    if path.with_suffix(".hea").exists() or not path.with_suffix(".mat").exists():
-        return read_wfdb(path, record)
-    from benchmark.data.cpsc2018 import read_original
-
-    return read_original(path, record)
+    # how a record is read: (path without extension, record id) -> ((12, T) mV, rate, header comments); a
+    # source with another layout passes its own (CPSC2018's original .mat files: cpsc2018.read_record)
+    read: Callable = read_wfdb
 
 
 def process_record(path: str | Path, record: str, spec: SignalSpec) -> tuple[np.ndarray, int, float]:
     """Read and preprocess one record: ((12, n_samples) float32, non-finite samples fixed, native seconds)."""
-    x, fs, _ = read_record(path, record)
+    x, fs, _ = spec.read(Path(path), record)
     if spec.expect_fs and fs not in spec.expect_fs:
         raise BadRecord(record, f"header/data mismatch: sampling rate {fs:g} Hz, expected {spec.expect_fs}")
     if spec.expect_seconds is not None and x.shape[1] != round(spec.expect_seconds * fs):

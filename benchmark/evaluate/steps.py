@@ -36,8 +36,11 @@ def train_log(config: dict, method: str, seed: int) -> dict:
 
 
 def _provenance(config: dict, method: str, seed: int, task_name: str, data, t0: float, info: dict,
-                eval_device: str) -> dict:
-    """What a metrics file records besides its numbers: which run, which code, which machine."""
+                eval_device: str, device=None) -> dict:
+    """What a metrics file records besides its numbers: which run, which code, which machine (the library
+    versions, CPU or GPU, vector paths, threads and determinism of pre-training and of this step)."""
+    from benchmark import runtime
+
     code = provenance.record(paths.method_folder(method, paths.methods_dir(config)))
     return {"method": method, "title": info["title"], "seed": seed, "task": task_name, "preset": config["preset"],
             "split_sizes": split_sizes(data), "classes": data.classes,
@@ -55,7 +58,9 @@ def _provenance(config: dict, method: str, seed: int, task_name: str, data, t0: 
                            "pretrain_external": info.get("external"),
                            "input": info.get("input"), "feature_dim": info.get("feature_dim"),
                            "pretrain_wall_seconds": info["wall_seconds"],
-                           "eval_device": eval_device, "eval_wall_seconds": round(time.time() - t0, 2)}}
+                           "pretrain_environment": info.get("environment"),
+                           "eval_device": eval_device, "eval_environment": runtime.environment(device),
+                           "eval_wall_seconds": round(time.time() - t0, 2)}}
 
 
 def _method(config: dict, name: str, seed: int, store, device):
@@ -164,7 +169,8 @@ def zeroshot(config: dict, method: str, seed: int, task_name: str, out, predicti
     metrics = zero_shot_metrics(data.y[test], scores, data.classes)
     metrics["prompts"] = prompts
     write_npz(predictions, y=data.y[test], scores=scores)
-    write_json(out, {**_provenance(config, method, seed, task_name, data, t0, info, runtime.device_name(device)),
+    write_json(out, {**_provenance(config, method, seed, task_name, data, t0, info, runtime.device_name(device),
+                                   device),
                      "kind": "zeroshot", "metrics": metrics})
 
 

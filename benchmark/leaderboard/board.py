@@ -99,6 +99,19 @@ class Board:
                       if paths.stats(config, t).exists()}
         self.sizes = {r["task"]: r["split_sizes"] for r in self.runs}
         self.external_note = H.external_note(self)
+        # the seeds behind each verdict: a published checkpoint has one, which says nothing of training variance
+        self.trained_seeds = max((len(s) for m, s in self.seeds.items() if m not in self.external), default=1)
+        self.metas = {n: read_json(paths.dataset_dir(config, n) / "meta.json") for n in config["datasets"]
+                      if (paths.dataset_dir(config, n) / "meta.json").exists()}
+
+    def subset_note(self, task: str) -> str:
+        """' (a subset: 999 of the 21,837 records PTB-XL lists)' when the task's store holds part of its dataset,
+        from the store's own counts (never from the preset's text)."""
+        meta = self.metas.get(self.config["tasks"][task]["dataset"], {})
+        counts = meta.get("counts", {})
+        if not counts.get("not_on_disk"):
+            return ""
+        return f" (a subset: {counts['kept']:,} of the {counts['listed']:,} records {meta.get('title', 'it')} lists)"
 
     def row_title(self, kind: str, m: str, t: str | None = None) -> str:
         bad = any(key[:2] == (kind, m) and (t is None or key[2] == t) for key in self.stale)
@@ -151,7 +164,8 @@ def build(config: dict, methods: list[str], titles: dict[str, str], zero_shot: l
     commits = sorted({r["provenance"].get(k) or "unknown" for r in board.runs for k in ("commit", "pretrain_commit")})
     commands = sorted({r["provenance"].get("pretrain_command") for r in board.runs} - {None})
     machine = {
-        "preset": config["preset"], **_machine_rows(board), "external": board.external,
+        "preset": config["preset"], "synthetic": board.demo, "seeds": board.seeds, **_machine_rows(board),
+        "external": board.external,
         "external_io": board.external_io, "left_out": board.left_out, "methods_dir": _methods_dir(config),
         "stats": board.stats, "results_dir": str(paths.results(config)), "config_hash": preset_hash(config),
         "settings_file": os.environ.get("BENCHMARK_SETTINGS"), "methods": list(methods),
@@ -165,8 +179,7 @@ def build(config: dict, methods: list[str], titles: dict[str, str], zero_shot: l
     }
     machine["problems"] = run_problems(machine)
     top = H.header(board, machine)
-    how = ["## How to read the tables", "\n".join(legend(board.level, max(map(len, seeds.values()), default=1),
-                                                         bool(board.external)))]
+    how = ["## How to read the tables", "\n".join(legend(board.level, board.trained_seeds, bool(board.external)))]
     body = tables.linear(board) + tables.label_efficiency(board) + tables.zeroshot(board)
     figures = [(name, path) for name, path in plots.files(config).items() if path.exists()]
     if figures:

@@ -81,10 +81,17 @@ def marked(values: list[float], cell: dict | None, method: str, with_ci: bool = 
 
 
 def legend(level: str, seeds: int, external: bool) -> list[str]:
-    """How to read every table of a board, said once."""
-    over = "test records and seeds" if seeds > 1 else "test records"
-    lines = [f"- Cells: the metric in %, its {level} CI in brackets (percentile bootstrap over {over}, the same "
-             "resamples for every row)" + ("; mean ± sd over the seeds" if seeds > 1 else "") + ".",
+    """How to read every table of a board, said once. `seeds`: the pre-training seeds behind each trained row."""
+    if seeds > 1:
+        cells = (f"- Cells: the mean over {seeds} pre-training seeds ± their sd, in %, and its {level} CI in brackets "
+                 "(two-level bootstrap: test records and seeds resampled together, the same resamples for every "
+                 "row), so intervals and marks include training variance.")
+    else:
+        cells = (f"- Cells: the metric in %, its {level} CI in brackets (bootstrap over test records, the same "
+                 "resamples for every row). **One pre-training seed**: intervals and marks cover the sampling of test "
+                 "records only, not training variance (the header says how far another seed or machine moves a "
+                 "cell).")
+    lines = [cells,
              f"- Marks against random init (paired bootstrap, {level}): ↑ above it, ↓ below it, ≈ not "
              "distinguishable from it.",
              "- **Bold**: the best row of the column and every row not distinguishable from it, shown only when some "

@@ -3,8 +3,8 @@ verdict of this run against random init, and one line per setting, source and pi
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
-from benchmark import paths
 from benchmark.evaluate.compare import BASELINE, method_order
 from benchmark.io import read_json
 from benchmark.leaderboard.cells import EXTERNAL, mark
@@ -12,7 +12,7 @@ from benchmark.leaderboard.cells import EXTERNAL, mark
 
 def demo_summary(board) -> str:
     """How each method trained here compares with random init in linear AUC at 100 % of the labels on every task
-    of this run, by the paired tests (the ↑ / ↓ / ≈ marks of Table 1)."""
+    of this run, by the paired tests over test records and seeds (the ↑ / ↓ / ≈ marks of Table 1)."""
     tasks = board.config["evaluation"]["linear_tasks"]
     cells = {t: board.stats.get(t, {}).get("linear", {}).get("1", {}).get("auc") for t in tasks}
     trained = [m for m in method_order({m for (k, m, _) in board.results if k == "linear"})
@@ -24,9 +24,36 @@ def demo_summary(board) -> str:
              for m in trained}
     above = [m for m in trained if all(x == "↑" for x in marks[m])]
     below = [m for m in trained if "↓" in marks[m]]
-    return (f"> Measured in this run (linear AUC at 100% of the labels, paired bootstrap at {board.level}): above "
+    return (f"> Measured in this run (linear AUC at 100% of the labels, {board.trained_seeds} seeds, paired bootstrap "
+            f"over test records and seeds at {board.level}): above "
             f"random init on every task: {names(above)}; below it on at least one task: {names(below)}; not "
             f"distinguishable from it otherwise: {names([m for m in trained if m not in above + below])}.")
+
+
+SPREAD = Path(__file__).resolve().parent.parent / "reference" / "cross_path_spread.json"
+
+
+def spread_note(board) -> str:
+    """How far one seed's cells move on another machine, as measured by scripts/cross_path_spread.py (the same
+    preset when it was measured, else the demo's), for a board whose verdicts rest on one seed."""
+    if not SPREAD.exists():
+        return "How far another seed or machine moves a cell has not been measured yet."
+    measured = read_json(SPREAD)
+    preset = board.config["preset"] if board.config["preset"] in measured else "demo"
+    m = measured.get(preset)
+    if not m:
+        return "How far another seed or machine moves a cell has not been measured yet."
+    one = m["single_seed"]
+    return (f"Measured on preset `{preset}` at commit {m['commit']} (docs/evaluation.md): between two CPU code paths "
+            f"({m['paths'][0]} and {m['paths'][1]}) one seed's cells moved by a median of {one['median_abs']:.1f} and "
+            f"up to {one['max_abs']:.1f} points, and {one['verdicts_changed']} of its {one['verdicts']} ↑ / ↓ / ≈ marks "
+            f"changed" + (f"; between seeds, a cell's sd is {sd:.1f} points (median)." if (sd := m["between_seeds"][
+                "median_sd"]) is not None else "."))
+
+
+def single_seed_note(board) -> list[str]:
+    return ["> **One pre-training seed.** The intervals and ↑ / ↓ / ≈ marks below cover the sampling of test records "
+            "only, not training variance, so this board draws no verdict about methods.", f"> {spread_note(board)}"]
 
 
 def external_note(board) -> str:
@@ -71,6 +98,37 @@ def _left_out(board) -> list[str]:
         f"  - `methods/{m}`: {why.split(': ')[0].split(' (')[0]}" for m, why in board.left_out.items()]
 
 
+def _environments(board) -> list[str]:
+    """The library versions, CPU or GPU, vector paths, threads and determinism the results were computed with (one
+    line per distinct environment of pre-training and of evaluation, naming the rows when they differ)."""
+    from benchmark.runtime import describe
+
+    lines = []
+    for step, key in (("pre-training", "pretrain_environment"), ("evaluation", "eval_environment")):
+        seen: dict[str, set] = {}
+        for r in board.runs:
+            env = r["provenance"].get(key)
+            if env:
+                seen.setdefault(describe(env), set()).add(board.titles.get(r["method"], r["method"]))
+        for text, rows in sorted(seen.items()):
+            who = "" if len(seen) == 1 else f" (rows: {', '.join(sorted(rows))})"
+            lines.append(f"- Stack and machine ({step}){who}: {text}")
+    return lines
+
+
+def _dataset(name: str, ds: dict, meta: dict | None) -> str:
+    """A dataset as its store describes it: what it is and how many records it holds (of how many listed)."""
+    if meta is None:
+        return f"`{name}` (source `{ds['source']}`, not prepared)"
+    counts = meta.get("counts", {})
+    if ds["source"] == "synthetic":
+        held = f"{ds['n_records']:,} records generated"
+    else:
+        held = f"{counts.get('kept', '?'):,} records" + (
+            f" of the {counts['listed']:,} its metadata lists (a subset)" if counts.get("not_on_disk") else "")
+    return f"`{name}`: {meta.get('title') or ds.get('title') or ds['source']}, {held} (source `{ds['source']}`)"
+
+
 def _devices(prov: list[dict]) -> str:
     return ", ".join(sorted({p["pretrain_device"] for p in prov}) or ["(no results)"])
 
@@ -82,8 +140,7 @@ def header(board, machine: dict) -> str:
               "optimiser steps that differ between methods (Steps column)" if steps else "no trained method")
     pre = config["pretrain"]
     pre_records = sorted({p.get("pretrain_records") for p in prov if p.get("pretrain_records") is not None})
-    metas = {n: read_json(paths.dataset_dir(config, n) / "meta.json") for n in config["datasets"]
-             if (paths.dataset_dir(config, n) / "meta.json").exists()}
+    metas = board.metas
     text_line = metas.get(pre["dataset"], {}).get("text_description", "synthetic English template reports")
     code, boot = machine["code"], config["evaluation"]["bootstrap"]
     lines = [f"# Leaderboard — preset `{config['preset']}`", ""]
@@ -95,12 +152,15 @@ def header(board, machine: dict) -> str:
                   "> short run on a toy task. They are **not** a reproduction of the paper and say little",
                   "> about how the methods rank on real ECGs. The paper's numbers appear only in columns marked",
                   "> *(ref.)*, measured on the real data."]
-        summary = demo_summary(board)
-        lines += ([">", summary] if summary else []) + [""]
     else:
         lines += ["> Columns marked *(ref.)* are the numbers reported in the ETP paper (ICASSP 2024) on the full",
                   "> datasets, shown for comparison; every other number was measured by this benchmark, in the",
-                  "> setting the lines below describe.", ""]
+                  "> setting the lines below describe."]
+    if board.trained_seeds > 1:
+        summary = demo_summary(board)
+        lines += ([">", summary] if summary else []) + [""]
+    else:
+        lines += [">"] + single_seed_note(board) + [""]
     if machine["problems"]:
         lines += ["> **WARNING: this board is not one complete run of one committed code state**, so it cannot be "
                   "published (leaderboard.json lists the rows):"] + [f"> - {p}" for p in machine["problems"]] + [""]
@@ -113,8 +173,7 @@ def header(board, machine: dict) -> str:
               f"- Code: commit {commits}; code fingerprint {code['fingerprint']} (benchmark/provenance.py)",
               f"- Command: `{machine['command']}`; generated "
               f"{dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
-              "- Data: " + "; ".join(f"{n} ({d.get('title', d['source'])}, source `{d['source']}`)"
-                                      for n, d in config["datasets"].items()),
+              "- Data: " + "; ".join(_dataset(n, d, board.metas.get(n)) for n, d in config["datasets"].items()),
               f"- Signals: {config['data']['sampling_rate']} Hz, {config['data']['seconds']} s, 12 leads, "
               f"normalisation `{config['data']['normalisation']}`",
               f"- Pre-training: train split of `{pre['dataset']}` ({'/'.join(map(str, pre_records)) or '?'} records; "
@@ -132,6 +191,7 @@ def header(board, machine: dict) -> str:
               + ("; external checkpoints: the first seed only, their weights being fixed" if board.external else "")
               + f"); methods: {', '.join(method_order(board.methods))}",
               f"- Hardware (pre-training): {_devices(prov)}",
+              *_environments(board),
               "- Linear probe: logistic regression on standardised frozen features, C chosen by macro AUC on the whole "
               "val split (at every label fraction), test scored once. Zero-shot: cosine between ECG and prompt "
               "embeddings, argmax prediction. Nothing is chosen on test (docs/evaluation.md)",

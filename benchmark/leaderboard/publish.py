@@ -2,6 +2,7 @@
 the current, committed code with the settings given (run_problems, publish_problems)."""
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -9,7 +10,7 @@ from benchmark import paths, provenance
 from benchmark.config import preset_hash
 from benchmark.errors import BenchmarkError
 from benchmark.evaluate import plots
-from benchmark.io import atomic_path, read_json
+from benchmark.io import atomic_path, read_json, write_json
 from benchmark.leaderboard.cells import STALE
 
 PUBLISHED_FIGURES = Path("docs") / "leaderboard"  # beside the published leaderboard.md
@@ -47,17 +48,22 @@ def run_problems(board: dict) -> list[str]:
     return problems
 
 
-def publish_problems(board: dict, config: dict) -> list[str]:
-    """Why a finished board may not become the published leaderboard.md (empty: it may)."""
-    problems = run_problems(board)
+def code_problems(board: dict, config: dict) -> list[str]:
+    """Why a board no longer describes the code in this working tree (empty: it does)."""
     code = board.get("code", {})
     # a method folder removed since the run fingerprints as empty: it differs, as it should
     now_methods = {m: provenance.method_fingerprint(paths.methods_dir(config) / m) for m in code.get("methods", {})}
     if (code.get("fingerprint") != provenance.code_fingerprint()
             or code.get("rendering") != provenance.rendering_fingerprint()
             or now_methods != code.get("methods")):
-        problems.append("the code has changed since this board was made (its fingerprints differ from the working "
-                        "tree's): " + _rerun(board))
+        return ["the code has changed since this board was made (its fingerprints differ from the working tree's): "
+                + _rerun(board)]
+    return []
+
+
+def publish_problems(board: dict, config: dict) -> list[str]:
+    """Why a finished board may not be published (empty: it may)."""
+    problems = run_problems(board) + code_problems(board, config)
     if board.get("methods_dir", "methods") != "methods":
         problems.append(f"its methods come from {board['methods_dir']}, not from this repository's methods/ "
                         "(methods_dir): a published board is made of committed method folders")
@@ -69,10 +75,15 @@ def publish_problems(board: dict, config: dict) -> list[str]:
     return problems
 
 
-def publish(config: dict, replace: bool = False, dest: Path = paths.PUBLISHED) -> Path:
-    """Copy the preset's finished board to the top-level leaderboard.md (+ .json, + its figures into
-    docs/leaderboard/ with the links rewritten), after publish_problems. A published board of another preset is only replaced with `replace` (the demo never silently overwrites
-    the paper preset's numbers)."""
+def slot(dest: Path, preset: str) -> Path:
+    """Where a preset's published board lives: docs/leaderboard/<preset>/ beside the top-level leaderboard.md."""
+    return dest.parent / PUBLISHED_FIGURES / preset
+
+
+def publish(config: dict, dest: Path = paths.PUBLISHED) -> Path:
+    """Publish the preset's finished board (after publish_problems): it and its figures go to
+    docs/leaderboard/<preset>/, and the top-level leaderboard.md is rebuilt from every published board (`combine`).
+    Each preset has its own place: publishing the demo never touches the numbers of another preset."""
     src = paths.leaderboard(config)
     if not src.exists() or not src.with_suffix(".json").exists():
         raise BenchmarkError(f"no finished board of preset {config['preset']!r} at {src}; run its workflow first "
@@ -81,24 +92,59 @@ def publish(config: dict, replace: bool = False, dest: Path = paths.PUBLISHED) -
     problems = publish_problems(board, config)
     if problems:
         raise BenchmarkError(f"{src} cannot be published:\n" + "\n".join(f"  - {p}" for p in problems))
-    if dest.with_suffix(".json").exists():
-        current = read_json(dest.with_suffix(".json")).get("preset")
-        if current != board["preset"] and not replace:
-            raise BenchmarkError(
-                f"{dest} holds the board of preset {current!r}; publishing preset {board['preset']!r} would replace "
-                f"it. Pass --replace if that is what you want")
-    # the figures travel with the board (results/ is not committed): into docs/leaderboard/, links rewritten
-    figures = dest.parent / PUBLISHED_FIGURES
-    shutil.rmtree(figures, ignore_errors=True)
+    target = slot(dest, board["preset"])
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
     md = src.read_text()
-    for path in plots.files(config).values():
+    for path in plots.files(config).values():   # the figures travel with the board (results/ is not committed)
         if path.exists():
-            figures.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, figures / path.name)
-            md = md.replace(f"]({path.relative_to(paths.results(config)).as_posix()})",
-                            f"]({(PUBLISHED_FIGURES / path.name).as_posix()})")
-    with atomic_path(dest) as tmp:
-        tmp.write_text(md)
-    with atomic_path(dest.with_suffix(".json")) as tmp:
-        shutil.copyfile(src.with_suffix(".json"), tmp)
+            shutil.copyfile(path, target / path.name)
+            md = md.replace(f"]({path.relative_to(paths.results(config)).as_posix()})", f"]({path.name})")
+    (target / "leaderboard.md").write_text(md)
+    shutil.copyfile(src.with_suffix(".json"), target / "leaderboard.json")
+    combine(config, dest)
     return dest
+
+
+def _order(board: dict) -> tuple:
+    """Real data first (the paper preset, then the others by name), the synthetic demo last."""
+    return (bool(board.get("synthetic")), board["preset"] != "paper", board["preset"])
+
+
+def combine(config: dict, dest: Path = paths.PUBLISHED) -> Path:
+    """The top-level leaderboard.md (+ .json): every published board whose code is this working tree's, real data
+    first, each with its own header (commit, command, seeds); a board made by other code is left out and named."""
+    root = dest.parent / PUBLISHED_FIGURES
+    boards, left_out = [], []
+    for folder in sorted(p for p in root.iterdir() if (p / "leaderboard.json").exists()) if root.is_dir() else []:
+        board = read_json(folder / "leaderboard.json")
+        why = code_problems(board, config)
+        (left_out.append((board["preset"], why[0])) if why else boards.append((board, folder)))
+    boards.sort(key=lambda b: _order(b[0]))
+    lines = ["# Leaderboard", "",
+             "The published boards of this benchmark, real data first. Each is one complete run of one commit, made by "
+             "its own command (its header says which), and can be rebuilt with that command; `python -m benchmark "
+             "publish --config <preset>` adds or replaces one (README.md, \"Which file each command writes\").", ""]
+    lines += [f"- [{'synthetic demo' if b.get('synthetic') else 'real data'}: preset `{b['preset']}`](#"
+              f"leaderboard--preset-{b['preset']}) — commit {', '.join(b['code']['commits'])}, "
+              f"{_seeds(b)}, `{b['command']}`" for b, _ in boards]
+    lines += [f"- preset `{p}` is not shown: {why}" for p, why in left_out]
+    parts = ["\n".join(lines)]
+    for board, folder in boards:
+        md = (folder / "leaderboard.md").read_text()
+        rel = folder.relative_to(dest.parent).as_posix()
+        md = re.sub(r"\]\(([^)/]+\.png)\)", lambda m: f"]({rel}/{m.group(1)})", md)
+        parts.append(re.sub(r"^(#+) ", r"#\1 ", md, flags=re.M))   # each board one heading level down
+    with atomic_path(dest) as tmp:
+        tmp.write_text("\n\n".join(parts).rstrip("\n") + "\n")
+    index = {"boards": [{"preset": b["preset"], "synthetic": bool(b.get("synthetic")), "folder":
+                         f.relative_to(dest.parent).as_posix(), "commits": b["code"]["commits"],
+                         "command": b["command"], "seeds": b.get("seeds")} for b, f in boards],
+             "left_out": dict(left_out)}
+    write_json(dest.with_suffix(".json"), index)
+    return dest
+
+
+def _seeds(board: dict) -> str:
+    n = max((len(s) for m, s in (board.get("seeds") or {}).items() if m not in board.get("external", {})), default=1)
+    return f"{n} seed{'s' if n != 1 else ''}"

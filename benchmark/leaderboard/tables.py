@@ -33,7 +33,8 @@ def _title(board, t: str) -> str:
 
 def _split(board, t: str) -> str:
     s = board.sizes.get(t)
-    return f"{s['train']}/{s['val']}/{s['test']} records (train/val/test)" if s else "no results yet"
+    return (f"{s['train']}/{s['val']}/{s['test']} records (train/val/test)" if s else "no results yet") \
+        + board.subset_note(t)
 
 
 def _linear_methods(board) -> list[str]:
@@ -89,7 +90,7 @@ def label_efficiency(board) -> list[str]:
                                    if f"{f:g}" in r["metrics"].get("fractions", {})], cell, m))
             rows.append(row)
         counts = "/".join(board.n_train(t, f) for f in fractions)
-        sections += [f"### {_title(board, t)}: {counts} training records",
+        sections += [f"### {_title(board, t)}: {counts} training records{board.subset_note(t)}",
                      table(rows, ["Method"] + [f"{100 * f:g}% of labels" for f in fractions])]
     return sections
 
@@ -116,7 +117,8 @@ def zeroshot(board) -> list[str]:
                           for m in zs_methods)
         sections += [f"## Table {n}: zero-shot classification on {_title(board, t)} (prompt "
                      f"\"{ev['prompt'].format('{class}')}\"; per-class AUC, ACC, F1, %, [{level} CI])",
-                     f"The {test_n} test records of the task; nothing is fitted, the prediction is the best-scoring "
+                     f"The {test_n} test records of the task{board.subset_note(t)}; nothing is fitted, the prediction "
+                     "is the best-scoring "
                      f"prompt. Steps: {steps or 'none'}.",
                      table(rows, ["Class", "Method", "AUC", "ACC", "F1"]) if rows else "_no zero-shot results yet_"]
         paper = _paper_zeroshot(board, t, zs_methods, classes)

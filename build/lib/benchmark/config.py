@@ -1,0 +1,130 @@
+"""Preset configs: loading, schema validation (the same schema Snakemake validates with) and hashing."""
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import yaml
+
+from benchmark.errors import ConfigError
+from benchmark.io import stable_hash
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CONFIG_SCHEMA = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
+
+
+def read_yaml(path: str | Path) -> dict:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path} is not valid YAML: {e}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a mapping of settings, found {type(data).__name__}")
+    return data
+
+
+def validate(config: dict, schema_path: str | Path | dict, where: str) -> dict:
+    """Validate against a JSON schema (a YAML file, or the schema itself), filling in defaults; errors name the
+    offending key."""
+    import jsonschema
+
+    schema = schema_path if isinstance(schema_path, dict) else read_yaml(schema_path)
+    config = copy.deepcopy(config)
+    validator_cls = jsonschema.validators.validator_for(schema)
+
+    def set_defaults(validator, properties, instance, schema):  # the jsonschema FAQ's default-filling validator
+        for prop, sub in properties.items():
+            if isinstance(instance, dict) and "default" in sub:
+                instance.setdefault(prop, copy.deepcopy(sub["default"]))
+        yield from validator_cls.VALIDATORS["properties"](validator, properties, instance, schema)
+
+    filling = jsonschema.validators.extend(validator_cls, {"properties": set_defaults})
+    errors = sorted(filling(schema).iter_errors(config), key=lambda e: list(e.path))
+    if errors:
+        lines = [f"  {'.'.join(map(str, e.path)) or '(top level)'}: {e.message}" for e in errors[:10]]
+        source = "its declared schema" if isinstance(schema_path, dict) else f"its schema ({schema_path})"
+        raise ConfigError(f"{where} does not match {source}:\n" + "\n".join(lines))
+    return config
+
+
+# Keys earlier versions accepted, with what replaced them (a plain schema error would not say).
+REMOVED_KEYS = {
+    ("leaderboard",): "every preset now writes its board to <results_dir>/leaderboard.md, and "
+                      "`python -m benchmark publish` copies a finished one to the top-level leaderboard.md",
+    ("pretrain", "epochs_per_method"): "every trained method now gets pretrain.epochs, i.e. the same optimiser "
+                                       "steps, so that a table compares objectives rather than budgets",
+}
+
+
+def check_removed_keys(config: dict, where: str) -> None:
+    for keys, why in REMOVED_KEYS.items():
+        node = config
+        for k in keys:
+            node = node.get(k) if isinstance(node, dict) and k in node else None
+            if node is None:
+                break
+        else:
+            raise ConfigError(f"{where}: the key `{'.'.join(keys)}` is no longer used ({why}); remove it")
+
+
+def check_references(config: dict) -> None:
+    """Cross-key checks a JSON schema cannot express."""
+    datasets, tasks = config["datasets"], config["tasks"]
+    if config["pretrain"]["dataset"] not in datasets:
+        raise ConfigError(f"pretrain.dataset is {config['pretrain']['dataset']!r}, which is not among datasets: "
+                          f"{sorted(datasets)}")
+    for name, task in tasks.items():
+        if task["dataset"] not in datasets:
+            raise ConfigError(f"tasks.{name}.dataset is {task['dataset']!r}, not among datasets: {sorted(datasets)}")
+        if task.get("label_set") is None and task["classes"] == "all":
+            raise ConfigError(f"tasks.{name}: `classes: all` needs a label_set (the classes of a dataset's default "
+                              "labels are listed by name)")
+        missing = [c for c in task["classes"] if c not in task.get("prompt_names", {})] \
+            if task.get("label_set") is None else []  # a label set brings names for its classes
+        if name in config["evaluation"]["zeroshot_tasks"] and missing:
+            raise ConfigError(f"tasks.{name}.prompt_names lacks {missing}: zero-shot needs a phrase per class")
+    if 1.0 not in [float(f) for f in config["evaluation"].get("label_fractions", [1.0])]:
+        raise ConfigError("evaluation.label_fractions must include 1.0 (the paper's protocol, shown in Table 1)")
+    for kind in ("linear_tasks", "zeroshot_tasks"):
+        unknown = [t for t in config["evaluation"][kind] if t not in tasks]
+        if unknown:
+            raise ConfigError(f"evaluation.{kind} names {unknown}, which are not defined under tasks: {sorted(tasks)}")
+
+
+def load_config(path: str | Path, overrides: dict | None = None) -> dict:
+    """A preset (YAML) or a resolved config (JSON written by the Snakefile), validated and complete."""
+    path = Path(path)
+    config = json.loads(path.read_text()) if path.suffix == ".json" else read_yaml(path)
+    config.update(overrides or {})
+    check_removed_keys(config, f"config {path}")
+    config = validate(config, CONFIG_SCHEMA, f"config {path}")
+    check_references(config)
+    return config
+
+
+# pretrain settings that change how fast a run goes, not what it computes: left out of every hash that decides
+# whether a pre-training is re-run or a checkpoint resumed
+SPEED_ONLY_PRETRAIN_KEYS = ("threads", "check_every")
+
+
+def result_settings(pretrain: dict) -> dict:
+    """The `pretrain` section without its speed-only keys."""
+    return {k: v for k, v in pretrain.items() if k not in SPEED_ONLY_PRETRAIN_KEYS}
+
+
+def config_hash(obj) -> str:
+    return stable_hash(obj)
+
+
+# The key under which the workflow adds a run's frozen method selection to its settings file
+# (benchmark.method.run_settings); never part of a preset.
+RUN_SELECTION = "run_selection"
+
+
+def preset_hash(config: dict) -> str:
+    """Hash of a preset's settings, the same whether read from the preset or from a run's settings file."""
+    return config_hash({k: v for k, v in config.items() if k != RUN_SELECTION})

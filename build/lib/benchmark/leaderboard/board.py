@@ -1,0 +1,202 @@
+"""A preset's metrics -> its board: which results are expected, found, stale or missing (`Board`), and the
+Markdown, HTML and JSON written from them (`build`, `write`)."""
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from benchmark import paths, provenance
+from benchmark.config import preset_hash
+from benchmark.evaluate import plots
+from benchmark.io import atomic_path, read_json, write_json
+from benchmark.leaderboard import header as H
+from benchmark.leaderboard import tables
+from benchmark.leaderboard.cells import EXTERNAL, STALE, legend
+from benchmark.leaderboard.publish import run_problems
+
+
+def expected(config: dict, methods: list[str], zero_shot: list[str],
+             seeds: dict[str, list[int]] | None = None) -> set[tuple[str, str, str, int]]:
+    """(kind, method, task, seed) of every metrics file the preset's DAG produces; `seeds`: each method's seeds
+    (benchmark.method.run_seeds; default: the preset's for every method)."""
+    ev = config["evaluation"]
+    seeds = seeds or {m: config["seeds"] for m in methods}
+    return ({("linear", m, t, s) for m in methods for t in ev["linear_tasks"] for s in seeds[m]}
+            | {("zeroshot", m, t, s) for m in zero_shot for t in ev["zeroshot_tasks"] for s in seeds[m]})
+
+
+def collect(config: dict, wanted) -> dict[tuple[str, str, str], list[dict]]:
+    found = defaultdict(list)
+    for kind, m, t, s in sorted(wanted):
+        p = paths.metrics(config, kind, m, s, t)
+        if p.exists():
+            found[(kind, m, t)].append(read_json(p))
+    return found
+
+
+def stale_reasons(result: dict, code: str, method_code: dict[str, str]) -> list[str]:
+    """Why a result no longer describes the current code (empty: it does)."""
+    prov, m = result["provenance"], result["method"]
+    if "code_fingerprint" not in prov:
+        return ["no code fingerprint recorded (made by an older version of the benchmark)"]
+    reasons = []
+    for step, prefix in (("evaluation", ""), ("pre-training", "pretrain_")):
+        if prov.get(prefix + "code_fingerprint") != code:
+            reasons.append(f"the shared code changed since its {step}")
+        if prov.get(prefix + "method_fingerprint") != method_code.get(m):
+            reasons.append(f"methods/{m}/ changed since its {step}")
+    return reasons
+
+
+def _external(runs: list[dict]) -> str | None:
+    """What a published checkpoint's rows were pre-trained on (None: pre-trained, or initialised, here)."""
+    found = next((r["provenance"].get("pretrain_external") for r in runs if r["provenance"].get("pretrain_external")),
+                 None)
+    return found["pretrained_on"] if found else None
+
+
+def _methods_dir(config: dict) -> str:
+    """The preset's method folders as the board records them: `methods` for this repository's, else the path."""
+    root = paths.methods_dir(config)
+    return "methods" if root.resolve() == paths.METHODS_DIR.resolve() else str(root)
+
+
+@dataclass
+class Board:
+    """Everything the tables and the header are made from, read once."""
+    config: dict
+    methods: list[str]
+    titles: dict[str, str]
+    zero_shot: list[str]
+    seeds: dict[str, list[int]]
+    left_out: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self):
+        config, ev = self.config, self.config["evaluation"]
+        self.wanted = expected(config, self.methods, self.zero_shot, self.seeds)
+        self.results = collect(config, self.wanted)
+        self.runs = [r for runs in self.results.values() for r in runs]
+        self.demo = any(ds["source"] == "synthetic" for ds in config["datasets"].values())
+        self.level = f"{100 * ev['bootstrap']['level']:g}%"
+        self.code = provenance.code_fingerprint()
+        self.method_code = {m: provenance.method_fingerprint(paths.method_folder(m, paths.methods_dir(config)))
+                            for m in self.methods}
+        self.stale = {(kind, m, t, r["seed"]): why for (kind, m, t), runs in self.results.items() for r in runs
+                      if (why := stale_reasons(r, self.code, self.method_code))}
+        self.missing = sorted(self.wanted - {(k, m, t, r["seed"]) for (k, m, t), runs in self.results.items()
+                                             for r in runs})
+        by_method = defaultdict(list)
+        for (_, m, _), runs in self.results.items():
+            by_method[m] += runs
+        self.external = {m: on for m in self.methods if (on := _external(by_method[m]))}
+        # what each external row's encoder sees and gives: its declared input and its feature size
+        self.external_io = {m: {"input": by_method[m][0]["provenance"].get("input"),
+                                "feature_dim": by_method[m][0]["provenance"].get("feature_dim")}
+                            for m in self.external}
+        self.stats = {t: read_json(paths.stats(config, t)) for t in sorted(set(ev["linear_tasks"])
+                                                                           | set(ev["zeroshot_tasks"]))
+                      if paths.stats(config, t).exists()}
+        self.sizes = {r["task"]: r["split_sizes"] for r in self.runs}
+        self.external_note = H.external_note(self)
+
+    def row_title(self, kind: str, m: str, t: str | None = None) -> str:
+        bad = any(key[:2] == (kind, m) and (t is None or key[2] == t) for key in self.stale)
+        return (self.titles.get(m, m) + (f" {EXTERNAL}" if m in self.external else "")
+                + (f" {STALE}" if bad else ""))
+
+    def steps(self, runs: list[dict]) -> str:
+        if _external(runs):
+            return "ext."
+        steps = sorted({r["provenance"].get("pretrain_steps") for r in runs}, key=lambda s: (s is None, s))
+        return "/".join("?" if s is None else str(s) for s in steps)
+
+    def n_train(self, task: str, fraction: float) -> str:
+        for (k, _, t), runs in self.results.items():
+            if k == "linear" and t == task:
+                for r in runs:
+                    f = r["metrics"].get("fractions", {}).get(f"{fraction:g}")
+                    if f:
+                        return "/".join(str(d["n_train"]) for d in f["draws"])
+        return "?"
+
+
+def _machine_rows(board: Board) -> dict:
+    """Every number of the tables, one row per (method, task, seed[, class]), for leaderboard.json."""
+    linear, zeroshot = [], []
+    for (kind, m, t), runs in board.results.items():
+        for r in runs:
+            common = {"method": m, "task": t, "seed": r["seed"], "steps": r["provenance"].get("pretrain_steps"),
+                      "external": m in board.external, "stale": (kind, m, t, r["seed"]) in board.stale}
+            if kind == "linear":
+                linear.append({**common, "auc": r["metrics"]["auc"], "f1": r["metrics"]["f1"],
+                               "fractions": {f: {"auc": v["auc"], "f1": v["f1"]}
+                                             for f, v in r["metrics"].get("fractions", {}).items()}})
+            else:
+                per_class = {**r["metrics"]["per_class"], "Average": r["metrics"]["average"]}
+                zeroshot += [{**common, "class": c, **v} for c, v in per_class.items()]
+    return {"linear": linear, "zeroshot": zeroshot}
+
+
+def build(config: dict, methods: list[str], titles: dict[str, str], zero_shot: list[str],
+          seeds: dict[str, list[int]] | None = None, left_out: dict[str, str] | None = None) -> tuple[str, dict]:
+    """The board of a preset: (Markdown, JSON-able dict). `zero_shot`: the methods with an ECG-text space;
+    `seeds`: each method's seeds (default: benchmark.method.run_seeds of each folder); `left_out`: folders this
+    run could not evaluate, and why."""
+    if seeds is None:
+        from benchmark.method import load_method, run_seeds
+
+        seeds = {m: run_seeds(config, load_method(paths.method_folder(m, paths.methods_dir(config)))) for m in methods}
+    board = Board(config, list(methods), titles, zero_shot, seeds, dict(left_out or {}))
+    commits = sorted({r["provenance"].get(k) or "unknown" for r in board.runs for k in ("commit", "pretrain_commit")})
+    commands = sorted({r["provenance"].get("pretrain_command") for r in board.runs} - {None})
+    machine = {
+        "preset": config["preset"], **_machine_rows(board), "external": board.external,
+        "external_io": board.external_io, "left_out": board.left_out, "methods_dir": _methods_dir(config),
+        "stats": board.stats, "results_dir": str(paths.results(config)), "config_hash": preset_hash(config),
+        "settings_file": os.environ.get("BENCHMARK_SETTINGS"), "methods": list(methods),
+        "command": commands[0] if len(commands) == 1 else " | ".join(commands) or
+        os.environ.get("BENCHMARK_INVOCATION", "(not run by snakemake)"),
+        "code": {"commits": commits, "fingerprint": board.code, "rendering": provenance.rendering_fingerprint(),
+                 "methods": board.method_code},
+        "complete": not board.missing and not board.stale,
+        "missing": [dict(zip(("kind", "method", "task", "seed"), k)) for k in board.missing],
+        "stale": [dict(zip(("kind", "method", "task", "seed"), k), reasons=v) for k, v in sorted(board.stale.items())],
+    }
+    machine["problems"] = run_problems(machine)
+    top = H.header(board, machine)
+    how = ["## How to read the tables", "\n".join(legend(board.level, max(map(len, seeds.values()), default=1),
+                                                         bool(board.external)))]
+    body = tables.linear(board) + tables.label_efficiency(board) + tables.zeroshot(board)
+    figures = [(name, path) for name, path in plots.files(config).items() if path.exists()]
+    if figures:
+        body += [f"## Figures ({board.level} CIs)", "\n".join(
+            f"![{name.replace('_', ' ')}]({path.relative_to(paths.results(config)).as_posix()})"
+            for name, path in figures)]
+    machine["generated"] = top
+    return "\n\n".join([top] + how + body) + "\n", machine
+
+
+def write(config: dict, methods: list[str], titles: dict[str, str], zero_shot: list[str],
+          seeds: dict[str, list[int]] | None = None, left_out: dict[str, str] | None = None) -> str:
+    """Write the board: leaderboard.md, its .json and its .html (rendered, for the report's front page)."""
+    from benchmark.leaderboard.html import render
+
+    md, machine = build(config, methods, titles, zero_shot, seeds, left_out)
+    out = paths.leaderboard(config)
+    with atomic_path(out) as tmp:
+        tmp.write_text(md)
+    with atomic_path(out.with_suffix(".html")) as tmp:
+        tmp.write_text(render(md))
+    write_json(out.with_suffix(".json"), machine)
+    return out
+
+
+def write_preset(config: dict):
+    """The board of the methods of the preset's workflow run (benchmark.method.run_selection), with the folders
+    left out named."""
+    from benchmark.method import run_selection
+
+    specs, seeds, left_out = run_selection(config)
+    return write(config, list(specs), {n: s.title for n, s in specs.items()},
+                 [n for n, s in specs.items() if s.cls.zero_shot], seeds, left_out)

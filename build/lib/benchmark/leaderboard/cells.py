@@ -1,0 +1,98 @@
+"""One table cell: a value (mean ± sd over seeds), its CI in compact form, its mark against random init and
+whether it is bold. The rules are the legend's (`legend`), written once here.
+
+- Mark: ↑ / ↓ when the paired bootstrap tells the row from random init (above / below), ≈ when it cannot.
+- Bold: the best row of a column and every row not distinguishable from it, but only when that group leaves
+  some row out (if no row can be told from the best, bold would single out nothing) and never on a degenerate
+  interval (every resample the same value, e.g. an F1 of 0.0 [0.0–0.0]).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+BASELINE = "random_init"
+STALE = "⚠ stale"
+EXTERNAL = "(ext.)"
+# The widest a table row of a board may be, in characters of its Markdown source (about 950 px of text when
+# rendered the way GitHub renders Markdown, at about 7 px per character in Noto Sans; scripts/check_board_width.py
+# measures it in a browser).
+MAX_ROW_CHARS = 130
+
+
+def fmt(values: list[float]) -> str:
+    """Percent with one decimal, as in the paper; mean ± sample sd when there are several seeds."""
+    v = [x for x in values if x is not None and not np.isnan(x)]
+    if not v:
+        return "n/a"
+    if len(v) == 1:
+        return f"{100 * v[0]:.1f}"
+    return f"{100 * np.mean(v):.1f} ± {100 * np.std(v, ddof=1):.1f}"
+
+
+def ref(value) -> str:
+    return "" if value is None or pd.isna(value) else f"{value:.1f}"
+
+
+def ci(entry: dict) -> str:
+    lo, hi = entry["ci"]["lo"], entry["ci"]["hi"]
+    return "" if lo is None else f"[{100 * lo:.1f}–{100 * hi:.1f}]"
+
+
+def degenerate(entry: dict) -> bool:
+    """The interval is a point (every resample gave the same value): nothing to single out."""
+    lo, hi = entry["ci"]["lo"], entry["ci"]["hi"]
+    return lo is None or round(100 * lo, 1) == round(100 * hi, 1)
+
+
+def mark(entry: dict, method: str) -> str:
+    """↑ / ↓: told apart from random init (above / below it); ≈: not distinguishable from it."""
+    test = entry.get("vs_random_init")
+    if method == BASELINE or not test:
+        return ""
+    if not test["distinguishable"]:
+        return "≈"
+    return "↑" if test["diff_lo"] > 0 else "↓"
+
+
+def bold_rows(cell: dict | None) -> set[str]:
+    """The rows a column sets in bold (see the module docstring)."""
+    if not cell:
+        return set()
+    entries = cell["methods"]
+    group = {cell["best"]} | {m for m, e in entries.items() if not e.get("vs_best", {}).get("distinguishable", True)}
+    if len(group) >= len([e for e in entries.values() if e["value"] is not None]):
+        return set()
+    return {m for m in group if not degenerate(entries[m])}
+
+
+def marked(values: list[float], cell: dict | None, method: str, with_ci: bool = True) -> str:
+    """A table cell (see the module docstring): `values` are the method's per-seed numbers, `cell` the column's
+    statistics (benchmark/evaluate/compare.py)."""
+    text = fmt(values)
+    entry = (cell or {}).get("methods", {}).get(method)
+    if entry is None or text == "n/a":
+        return text
+    if method in bold_rows(cell):
+        text = f"**{text}**"
+    if with_ci and ci(entry):
+        text += f" {ci(entry)}"
+    return f"{text} {mark(entry, method)}".rstrip()
+
+
+def legend(level: str, seeds: int, external: bool) -> list[str]:
+    """How to read every table of a board, said once."""
+    over = "test records and seeds" if seeds > 1 else "test records"
+    lines = [f"- Cells: the metric in %, its {level} CI in brackets (percentile bootstrap over {over}, the same "
+             "resamples for every row)" + ("; mean ± sd over the seeds" if seeds > 1 else "") + ".",
+             f"- Marks against random init (paired bootstrap, {level}): ↑ above it, ↓ below it, ≈ not "
+             "distinguishable from it.",
+             "- **Bold**: the best row of the column and every row not distinguishable from it, shown only when some "
+             "row is distinguishable from the best (otherwise nothing stands out and nothing is bold), and never on "
+             "a degenerate interval (every resample the same, e.g. 0.0 [0.0–0.0]). Bold with ≈: among the best, "
+             "yet not distinguishable from random init.",
+             "- *(ref.)*: the ETP paper's number for that method on the full dataset, for comparison; never ours."]
+    if external:
+        lines.append(f"- {EXTERNAL}: a published checkpoint evaluated as released (pre-trained elsewhere, on other "
+                     "data; see the note under Table 1). The best row is chosen among the rows pre-trained here.")
+    return lines

@@ -1,0 +1,162 @@
+"""The board's header: what kind of numbers these are (a demo warning, or what the reference columns mean), the
+verdict of this run against random init, and one line per setting, source and piece of provenance."""
+from __future__ import annotations
+
+import datetime as dt
+
+from benchmark import paths
+from benchmark.evaluate.compare import BASELINE, method_order
+from benchmark.io import read_json
+from benchmark.leaderboard.cells import EXTERNAL, mark
+
+
+def demo_summary(board) -> str:
+    """How each method trained here compares with random init in linear AUC at 100 % of the labels on every task
+    of this run, by the paired tests (the ↑ / ↓ / ≈ marks of Table 1)."""
+    tasks = board.config["evaluation"]["linear_tasks"]
+    cells = {t: board.stats.get(t, {}).get("linear", {}).get("1", {}).get("auc") for t in tasks}
+    trained = [m for m in method_order({m for (k, m, _) in board.results if k == "linear"})
+               if m != BASELINE and m not in board.external]
+    if not trained or not all(cells.values()) or not all(("linear", BASELINE, t) in board.results for t in tasks):
+        return ""
+    names = lambda ms: ", ".join(board.titles.get(m, m) for m in ms) or "none"  # noqa: E731
+    marks = {m: [mark(cells[t]["methods"][m], m) if m in cells[t]["methods"] else "≈" for t in tasks]
+             for m in trained}
+    above = [m for m in trained if all(x == "↑" for x in marks[m])]
+    below = [m for m in trained if "↓" in marks[m]]
+    return (f"> Measured in this run (linear AUC at 100% of the labels, paired bootstrap at {board.level}): above "
+            f"random init on every task: {names(above)}; below it on at least one task: {names(below)}; not "
+            f"distinguishable from it otherwise: {names([m for m in trained if m not in above + below])}.")
+
+
+def external_note(board) -> str:
+    """Why an external row is not a same-budget comparison with the rows pre-trained here; what each one's encoder
+    was given (its declared input) and gives (its feature size)."""
+    if not board.external:
+        return ""
+
+    def row(m: str) -> str:
+        seen = board.external_io.get(m) or {}
+        shape = ", ".join(x for x in (f"input {seen['input']}" if seen.get("input") else "",
+                                      f"{seen['feature_dim']}-d features" if seen.get("feature_dim") else "") if x)
+        return f"{board.titles.get(m, m)}: pre-trained on {board.external[m]}" + (f"; {shape}" if shape else "")
+
+    rows = "; ".join(row(m) for m in board.external)
+    return (f"{EXTERNAL} rows are published models evaluated as released, with their own architecture, input and "
+            f"pre-training data ({rows}), not the train split of `{board.config['pretrain']['dataset']}` the other "
+            "rows were pre-trained on: they are not a same-budget comparison (their pre-training data may even "
+            "overlap this table's test records).")
+
+
+def _settings_lines(board) -> list[str]:
+    """One line per method choice recorded by the runs (Method.settings, e.g. the augmentation family), naming the
+    rows that used each value."""
+    used: dict[tuple[str, str], list[str]] = {}
+    for m in method_order({r["method"] for r in board.runs}):
+        seen = set()
+        for r in (r for r in board.runs if r["method"] == m):
+            for key, value in (r["provenance"].get("pretrain_settings") or {}).items():
+                if (key, value) not in seen:
+                    seen.add((key, value))
+                    used.setdefault((key, value), []).append(board.titles.get(m, m))
+    return [f"- {key[:1].upper() + key[1:]} {value}: {', '.join(rows)}" for (key, value), rows in sorted(used.items())]
+
+
+def _left_out(board) -> list[str]:
+    """One short line per folder left out; the full reason (what to do) is in leaderboard.json and the folder's
+    README.md."""
+    if not board.left_out:
+        return []
+    return ["- Left out of this run (what to do: leaderboard.json `left_out`, and each folder's README.md):"] + [
+        f"  - `methods/{m}`: {why.split(': ')[0].split(' (')[0]}" for m, why in board.left_out.items()]
+
+
+def _environments(board) -> list[str]:
+    """The library versions, CPU or GPU, vector paths, threads and determinism the results were computed with (one
+    line per distinct environment of pre-training and of evaluation, naming the rows when they differ)."""
+    from benchmark.runtime import describe
+
+    lines = []
+    for step, key in (("pre-training", "pretrain_environment"), ("evaluation", "eval_environment")):
+        seen: dict[str, set] = {}
+        for r in board.runs:
+            env = r["provenance"].get(key)
+            if env:
+                seen.setdefault(describe(env), set()).add(board.titles.get(r["method"], r["method"]))
+        for text, rows in sorted(seen.items()):
+            who = "" if len(seen) == 1 else f" (rows: {', '.join(sorted(rows))})"
+            lines.append(f"- Stack and machine ({step}){who}: {text}")
+    return lines
+
+
+def _devices(prov: list[dict]) -> str:
+    return ", ".join(sorted({p["pretrain_device"] for p in prov}) or ["(no results)"])
+
+
+def header(board, machine: dict) -> str:
+    config, prov = board.config, [r["provenance"] for r in board.runs]
+    steps = sorted({p.get("pretrain_steps") for p in prov if p.get("pretrain_steps")})  # trained rows only
+    budget = (f"{steps[0]} optimiser steps for every trained method" if len(steps) == 1 else
+              "optimiser steps that differ between methods (Steps column)" if steps else "no trained method")
+    pre = config["pretrain"]
+    pre_records = sorted({p.get("pretrain_records") for p in prov if p.get("pretrain_records") is not None})
+    metas = {n: read_json(paths.dataset_dir(config, n) / "meta.json") for n in config["datasets"]
+             if (paths.dataset_dir(config, n) / "meta.json").exists()}
+    text_line = metas.get(pre["dataset"], {}).get("text_description", "synthetic English template reports")
+    code, boot = machine["code"], config["evaluation"]["bootstrap"]
+    lines = [f"# Leaderboard — preset `{config['preset']}`", ""]
+    if board.demo:
+        lines += ["> **DEMO RESULTS ON SYNTHETIC DATA.** These numbers come from the embedded synthetic cohort",
+                  f"> (`benchmark/data/synthetic.py`), not from PTB-XL or CPSC2018, after {budget} at batch "
+                  f"{pre['batch_size']}.",
+                  "> They show that every step of the pipeline runs offline and what each objective learns in a",
+                  "> short run on a toy task. They are **not** a reproduction of the paper and say little",
+                  "> about how the methods rank on real ECGs. The paper's numbers appear only in columns marked",
+                  "> *(ref.)*, measured on the real data."]
+        summary = demo_summary(board)
+        lines += ([">", summary] if summary else []) + [""]
+    else:
+        lines += ["> Columns marked *(ref.)* are the numbers reported in the ETP paper (ICASSP 2024) on the full",
+                  "> datasets, shown for comparison; every other number was measured by this benchmark, in the",
+                  "> setting the lines below describe.", ""]
+    if machine["problems"]:
+        lines += ["> **WARNING: this board is not one complete run of one committed code state**, so it cannot be "
+                  "published (leaderboard.json lists the rows):"] + [f"> - {p}" for p in machine["problems"]] + [""]
+    commits = ", ".join(code["commits"]) or "(no results)"
+    if len(code["commits"]) > 1 and not machine["stale"]:
+        commits += " (the code was identical: every result carries the same code fingerprint)"
+    repaired = [f"{t} {kind} {st[kind]['resamples_repaired']}" for t, st in board.stats.items()
+                for kind in ("linear", "zeroshot") if st.get(kind, {}).get("resamples_repaired")]
+    lines += [f"- Preset: {config.get('description', config['preset'])}",
+              f"- Code: commit {commits}; code fingerprint {code['fingerprint']} (benchmark/provenance.py)",
+              f"- Command: `{machine['command']}`; generated "
+              f"{dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
+              "- Data: " + "; ".join(f"{n} ({d.get('title', d['source'])}, source `{d['source']}`)"
+                                      for n, d in config["datasets"].items()),
+              f"- Signals: {config['data']['sampling_rate']} Hz, {config['data']['seconds']} s, 12 leads, "
+              f"normalisation `{config['data']['normalisation']}`",
+              f"- Pre-training: train split of `{pre['dataset']}` ({'/'.join(map(str, pre_records)) or '?'} records; "
+              f"reports of the training split only), {pre['epochs']} epoch(s) at batch {pre['batch_size']} = "
+              f"{budget}; text model `{pre['text_model']}` (frozen)",
+              f"- Pre-training text: {text_line}; training split only",
+              *[f"- {m['summary']}" for m in metas.values() if m.get("summary")],
+              *_settings_lines(board),
+              *(["- External checkpoints (published weights evaluated as released, pre-trained elsewhere on other "
+                 "data; not a same-budget comparison): " + "; ".join(
+                     f"{board.titles.get(m, m)}, pre-trained on {on}" for m, on in board.external.items())]
+                if board.external else []),
+              *_left_out(board),
+              f"- Seeds: {config['seeds']} (mean ± sample sd when more than one"
+              + ("; external checkpoints: the first seed only, their weights being fixed" if board.external else "")
+              + f"); methods: {', '.join(method_order(board.methods))}",
+              f"- Hardware (pre-training): {_devices(prov)}",
+              *_environments(board),
+              "- Linear probe: logistic regression on standardised frozen features, C chosen by macro AUC on the whole "
+              "val split (at every label fraction), test scored once. Zero-shot: cosine between ECG and prompt "
+              "embeddings, argmax prediction. Nothing is chosen on test (docs/evaluation.md)",
+              f"- {100 * boot['level']:g}% CIs: percentile bootstrap over test records, {boot['resamples']} resamples "
+              "shared by every method (paired comparisons), each keeping every evaluable class; with several seeds, "
+              "the seeds are resampled too (docs/evaluation.md)"
+              + (f". Test splits too small to keep every class by rejection; resamples repaired instead (task, "
+                 f"protocol, count of {boot['resamples']}): {'; '.join(repaired)}" if repaired else "")]
+    return "\n".join(lines)

@@ -1,0 +1,143 @@
+"""The board's tables, shaped like the ETP paper's Tables 1-3 but laid out to fit a page (about 950 px): one
+table per task, CIs in compact form, the paper's numbers in their own columns (Table 1) or their own table
+(zero-shot). Every function returns Markdown sections; the numbers come from the metrics and statistics files.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+from tabulate import tabulate
+
+from benchmark.evaluate.compare import method_order
+from benchmark.leaderboard.cells import marked, ref
+
+REFERENCE = Path(__file__).resolve().parent.parent / "reference"
+
+
+@lru_cache(maxsize=1)
+def paper_tables() -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    return (pd.read_csv(REFERENCE / "etp_paper_table1_linear.csv").set_index("method"),
+            {"ptbxl": pd.read_csv(REFERENCE / "etp_paper_table2_zeroshot_ptbxl.csv"),
+             "cpsc2018": pd.read_csv(REFERENCE / "etp_paper_table3_zeroshot_cpsc2018.csv")})
+
+
+def table(rows: list[list[str]], headers: list[str]) -> str:
+    return tabulate(rows, headers, tablefmt="github", disable_numparse=True)
+
+
+def _title(board, t: str) -> str:
+    return board.config["tasks"][t].get("title", t)
+
+
+def _split(board, t: str) -> str:
+    s = board.sizes.get(t)
+    return f"{s['train']}/{s['val']}/{s['test']} records (train/val/test)" if s else "no results yet"
+
+
+def _linear_methods(board) -> list[str]:
+    return method_order({m for (k, m, _) in board.results if k == "linear"})
+
+
+def linear(board) -> list[str]:
+    """Table 1: linear probe at 100 % of the training labels, one table per task (macro AUC and F1)."""
+    ev, level = board.config["evaluation"], board.level
+    sections = [f"## Table 1: linear evaluation (frozen encoder, logistic regression, 100% of the training labels; "
+                f"macro AUC and macro F1, %, [{level} CI])",
+                " ".join(["Steps: the row's pre-training optimiser steps.", board.external_note]).strip()]
+    for t in ev["linear_tasks"]:
+        pt = board.config["tasks"][t]["paper_table"]
+        cells = board.stats.get(t, {}).get("linear", {}).get("1", {})
+        rows = []
+        for m in _linear_methods(board):
+            runs = board.results.get(("linear", m, t), [])
+            row = [board.row_title("linear", m), board.steps(runs),
+                   marked([r["metrics"]["auc"] for r in runs], cells.get("auc"), m),
+                   marked([r["metrics"]["f1"] for r in runs], cells.get("f1"), m)]
+            if pt:
+                paper = paper_tables()[0]
+                hit = paper.loc[m] if m in paper.index else None
+                row += [ref(None if hit is None else hit[f"{pt}_auc"]), ref(None if hit is None else hit[f"{pt}_f1"])]
+            rows.append(row)
+        headers = ["Method", "Steps", "AUC", "F1"] + (["AUC (ref.)", "F1 (ref.)"] if pt else [])
+        sections += [f"### {_title(board, t)}: {_split(board, t)}",
+                     table(rows, headers) if rows else "_no linear results yet_"]
+    return sections
+
+
+def label_efficiency(board) -> list[str]:
+    """Table 1b: linear AUC at each fraction of the training labels, one table per task."""
+    ev, level = board.config["evaluation"], board.level
+    fractions = sorted(ev["label_fractions"])
+    if len(fractions) < 2:
+        return []
+    draws = ev["fraction_draws"]
+    sections = ["## Table 1b: label efficiency (linear macro AUC, %, at each fraction of the training labels, "
+                f"[{level} CI])",
+                "Each fraction is a class-stratified draw of the task's training records, the same records for every "
+                f"method ({draws} draw{'s' if draws > 1 else ''} per fraction below 100%, averaged); C is still "
+                "chosen on the whole val split."]
+    for t in ev["linear_tasks"]:
+        rows = []
+        for m in _linear_methods(board):
+            runs = board.results.get(("linear", m, t), [])
+            row = [board.row_title("linear", m)]
+            for f in fractions:
+                cell = board.stats.get(t, {}).get("linear", {}).get(f"{f:g}", {}).get("auc")
+                row.append(marked([r["metrics"]["fractions"][f"{f:g}"]["auc"] for r in runs
+                                   if f"{f:g}" in r["metrics"].get("fractions", {})], cell, m))
+            rows.append(row)
+        counts = "/".join(board.n_train(t, f) for f in fractions)
+        sections += [f"### {_title(board, t)}: {counts} training records",
+                     table(rows, ["Method"] + [f"{100 * f:g}% of labels" for f in fractions])]
+    return sections
+
+
+def zeroshot(board) -> list[str]:
+    """Tables 2, 3, ...: zero-shot per class and on average, one table per task; the paper's numbers follow in a
+    table of their own."""
+    ev, level = board.config["evaluation"], board.level
+    sections = []
+    for n, t in enumerate(ev["zeroshot_tasks"], start=2):
+        zs_methods = method_order({m for (k, m, tt) in board.results if k == "zeroshot" and tt == t})
+        zs_stats = board.stats.get(t, {}).get("zeroshot", {})
+        classes = list(board.results[("zeroshot", zs_methods[0], t)][0]["metrics"]["per_class"]) if zs_methods else []
+        rows = []
+        for cls in classes + ["Average"]:
+            for m in zs_methods:
+                runs = board.results[("zeroshot", m, t)]
+                values = [r["metrics"]["average"] if cls == "Average" else r["metrics"]["per_class"][cls] for r in runs]
+                cells = zs_stats.get("average", {}) if cls == "Average" else zs_stats.get("per_class", {}).get(cls, {})
+                rows.append([cls, board.row_title("zeroshot", m, t)]
+                            + [marked([v[k] for v in values], cells.get(k), m) for k in ("auc", "acc", "f1")])
+        test_n = board.sizes[t]["test"] if t in board.sizes else "?"
+        steps = ", ".join(f"{board.titles.get(m, m)} {board.steps(board.results[('zeroshot', m, t)])}"
+                          for m in zs_methods)
+        sections += [f"## Table {n}: zero-shot classification on {_title(board, t)} (prompt "
+                     f"\"{ev['prompt'].format('{class}')}\"; per-class AUC, ACC, F1, %, [{level} CI])",
+                     f"The {test_n} test records of the task; nothing is fitted, the prediction is the best-scoring "
+                     f"prompt. Steps: {steps or 'none'}.",
+                     table(rows, ["Class", "Method", "AUC", "ACC", "F1"]) if rows else "_no zero-shot results yet_"]
+        paper = _paper_zeroshot(board, t, zs_methods, classes)
+        if paper:
+            sections += paper
+    return sections
+
+
+def _paper_zeroshot(board, t: str, methods: list[str], classes: list[str]) -> list[str]:
+    pt = board.config["tasks"][t]["paper_table"]
+    paper = paper_tables()[1].get(pt) if pt else None
+    if paper is None:
+        return []
+    rows = []
+    for cls in classes + ["Average"]:
+        for m in methods:
+            hit = paper[(paper["class"] == cls) & (paper["method"] == m)]
+            if len(hit):
+                rows.append([cls, board.titles.get(m, m)] + [ref(hit[k].iloc[0]) for k in ("auc", "acc", "f1")])
+    if not rows:
+        return []
+    number = {"ptbxl": 2, "cpsc2018": 3}.get(pt, "")
+    return [f"The ETP paper's Table {number} *(ref.)*, on the full dataset, for the same rows:",
+            table(rows, ["Class", "Method", "AUC (ref.)", "ACC (ref.)", "F1 (ref.)"])]

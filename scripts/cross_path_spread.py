@@ -1,0 +1,162 @@
+"""How far a preset's numbers and verdicts move between two machines, measured as two CPU code paths of this one.
+
+    # the same preset twice, the second with torch's, oneDNN's and MKL's kernels limited to AVX2
+    snakemake --cores 2 --configfile config/demo.yaml --config seeds=[0,1,2]
+    ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 snakemake --cores 2 \
+        --configfile config/demo.yaml --config seeds=[0,1,2] results_dir=results/demo_avx2 cache_dir=results/cache_avx2
+    python scripts/cross_path_spread.py --preset config/demo.yaml --a results/demo --b results/demo_avx2 --write
+
+Compares every cell of the two boards (linear macro AUC and F1 at each label fraction, zero-shot AUC, ACC and F1
+per class and on average), per seed and as the mean over seeds, and every ↑ / ↓ / ≈ mark against random init:
+the marks of the several-seed boards (the compare step's statistics), and those a one-seed board of each seed would
+show (the same statistics recomputed from that seed's test scores alone). Prints a summary and, with --write,
+stores it in benchmark/reference/cross_path_spread.json, which single-seed boards quote.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from benchmark import paths  # noqa: E402
+from benchmark.config import load_config  # noqa: E402
+from benchmark.evaluate.compare import compare_linear, compare_zeroshot  # noqa: E402
+from benchmark.io import read_json, write_json  # noqa: E402
+from benchmark.leaderboard.cells import mark  # noqa: E402
+
+OUT = REPO / "benchmark" / "reference" / "cross_path_spread.json"
+
+
+def run(preset: Path, results: Path) -> tuple[dict, dict]:
+    """(config, board JSON) of one finished run of `preset` whose results are in `results`."""
+    config = load_config(preset, {"results_dir": str(results)})
+    board = read_json(results / "leaderboard.json")
+    config["seeds"] = sorted({s for seeds in board["seeds"].values() for s in seeds})
+    return config, board
+
+
+def cells(config: dict, board: dict) -> dict[tuple, float]:
+    """(method, seed, kind, task, column, metric) -> value of every cell of a run."""
+    out = {}
+    for kind in ("linear", "zeroshot"):
+        for m, seeds in board["seeds"].items():
+            for s in seeds:
+                for t in config["evaluation"][f"{kind}_tasks"]:
+                    path = paths.metrics(config, kind, m, s, t)
+                    if not path.exists():
+                        continue
+                    metrics = read_json(path)["metrics"]
+                    if kind == "linear":
+                        for f, v in metrics["fractions"].items():
+                            out.update({(m, s, kind, t, f, k): v[k] for k in ("auc", "f1")})
+                    else:
+                        columns = {**metrics["per_class"], "Average": metrics["average"]}
+                        out.update({(m, s, kind, t, c, k): v[k] for c, v in columns.items() for k in ("auc", "acc", "f1")
+                                    if v.get(k) is not None})
+    return out
+
+
+def marks_of(stats: dict, kind: str, task: str) -> dict[tuple, str]:
+    """(kind, task, column, metric, method) -> ↑ / ↓ / ≈ of one task's statistics."""
+    out = {}
+    if kind == "linear":
+        columns = {(f, k): cell for f, v in stats.items() if isinstance(v, dict) and "auc" in v for k, cell in v.items()}
+    else:
+        columns = {("Average", k): c for k, c in stats["average"].items()}
+        columns.update({(cls, k): c for cls, v in stats["per_class"].items() for k, c in v.items()})
+    for (column, metric), cell in columns.items():
+        for m, entry in cell["methods"].items():
+            if mark(entry, m):
+                out[(kind, task, column, metric, m)] = mark(entry, m)
+    return out
+
+
+def marks(config: dict, board: dict, seeds: dict[str, list[int]] | None = None) -> dict[tuple, str]:
+    """Every mark of a run: from its statistics files, or recomputed for `seeds` (e.g. one seed per method)."""
+    out = {}
+    external = list(board.get("external", {}))
+    for kind in ("linear", "zeroshot"):
+        for t in config["evaluation"][f"{kind}_tasks"]:
+            if seeds is None:
+                stats = read_json(paths.stats(config, t))[kind]
+            elif kind == "linear":
+                stats = compare_linear(config, t, seeds, external)
+            else:
+                zs = {m: ss for m, ss in seeds.items() if paths.metrics(config, kind, m, ss[0], t).exists()}
+                first = next(iter(zs))
+                classes = read_json(paths.metrics(config, kind, first, zs[first][0], t))["classes"]
+                stats = compare_zeroshot(config, t, zs, classes, external)
+            out.update(marks_of(stats, kind, t))
+    return out
+
+
+def summary(values: list[float]) -> dict:
+    values = sorted(values)
+    return {"median_abs": round(statistics.median(values), 2), "p95_abs": round(values[int(0.95 * (len(values) - 1))], 2),
+            "max_abs": round(values[-1], 2)}
+
+
+def changed(a: dict, b: dict) -> list[str]:
+    return [f"{' '.join(map(str, k))}: {a[k]} -> {b.get(k, '(none)')}" for k in sorted(a) if a[k] != b.get(k)]
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--preset", type=Path, required=True)
+    p.add_argument("--a", type=Path, required=True, help="results folder of the default code path")
+    p.add_argument("--b", type=Path, required=True, help="results folder of the other code path")
+    p.add_argument("--paths", nargs=2, default=["the default (AVX-512 here)", "AVX2 only (ATEN_CPU_CAPABILITY=avx2, "
+                                               "ONEDNN_MAX_CPU_ISA=AVX2, MKL_ENABLE_INSTRUCTIONS=AVX2)"])
+    p.add_argument("--write", action="store_true", help=f"store the result in {OUT.relative_to(REPO)}")
+    args = p.parse_args(argv)
+    (ca, ba), (cb, bb) = run(args.preset, args.a), run(args.preset, args.b)
+    va, vb = cells(ca, ba), cells(cb, bb)
+    common = sorted(set(va) & set(vb))
+    if not common:
+        sys.exit("the two runs have no cell in common")
+    seeds = sorted({k[1] for k in common})
+    one = [100 * abs(va[k] - vb[k]) for k in common]
+    groups = sorted({(k[0],) + k[2:] for k in common})
+
+    def mean(v, g):
+        xs = [v[(g[0], s) + g[1:]] for s in seeds if (g[0], s) + g[1:] in v]
+        return sum(xs) / len(xs)
+    pooled = [100 * abs(mean(va, g) - mean(vb, g)) for g in groups]
+    sds = [100 * statistics.stdev([va[(g[0], s) + g[1:]] for s in seeds]) for g in groups
+           if len(seeds) > 1 and all((g[0], s) + g[1:] in va for s in seeds)]
+    pooled_a, pooled_b = marks(ca, ba), marks(cb, bb)
+    single = {"verdicts": 0, "verdicts_changed": 0, "changed": []}
+    for s in seeds:
+        one_seed = {m: [s] for m, ss in ba["seeds"].items() if s in ss}
+        ma, mb = marks(ca, ba, one_seed), marks(cb, bb, one_seed)
+        single["verdicts"] += len(ma)
+        diff = changed(ma, mb)
+        single["verdicts_changed"] += len(diff)
+        single["changed"] += [f"seed {s}: {d}" for d in diff]
+    commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=REPO, capture_output=True,
+                            text=True).stdout.strip()
+    result = {"commit": ", ".join(sorted(set(ba["code"]["commits"]) | set(bb["code"]["commits"]))) or commit,
+              "commands": [ba["command"], bb["command"]], "paths": args.paths, "seeds": seeds,
+              "cells_per_seed": len(common) // len(seeds),
+              "single_seed": {**summary(one), **single, "changed": single["changed"][:40]},
+              "seed_mean": {**summary(pooled), "verdicts": len(pooled_a), "verdicts_changed":
+                            len(changed(pooled_a, pooled_b)), "changed": changed(pooled_a, pooled_b)},
+              "between_seeds": {"median_sd": round(statistics.median(sds), 2) if sds else None,
+                                "max_sd": round(max(sds), 2) if sds else None}}
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    if args.write:
+        measured = read_json(OUT) if OUT.exists() else {}
+        measured[ca["preset"]] = result
+        write_json(OUT, measured)
+        print(f"written to {OUT.relative_to(REPO)}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
