@@ -1,6 +1,7 @@
 # The README's two commands are `make demo` and `make test`; both install what they need first.
 # Every preset writes its own board, results/<preset>/leaderboard.md; `make publish PRESET=<preset>` copies a
-# finished one to the top-level leaderboard.md (refusing stale, partial, mixed or uncommitted runs).
+# finished one to docs/leaderboard/<preset>/ and rebuilds the top-level leaderboard.md from every published board
+# (refusing stale, partial, mixed or uncommitted runs). `make lock` refreshes the pinned stack.
 PYTHON ?= python3
 PIP = $(PYTHON) -m pip
 PRESET ?= demo

@@ -267,9 +267,11 @@ def test_the_readme_shows_how_to_run_a_few_methods_and_the_command_does_so(tmp_p
         assert needed in readme, needed
     cmd = shown.group(1).split()
     cmd[cmd.index("'methods=[random_init,etp,mymodel]'")] = "methods=[random_init,etp]"
-    run = subprocess.run([sys.executable, "-m", *cmd[:1], "--dry-run", *cmd[1:],
+    # with the seeds the published boards use, as the README gives them (Snakemake passes them as strings)
+    assert "--config 'seeds=[0,1,2]'" in readme
+    run = subprocess.run([sys.executable, "-m", *cmd[:1], "--dry-run", *cmd[1:], "seeds=[0,1,2]",
                           f"results_dir={tmp_path / 'results'}"], cwd=REPO, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
-    assert {dict(kv.split("=") for kv in job)["method"] for job in scheduled(run.stdout, "pretrain")} == \
-        {"random_init", "etp"}
+    jobs = [dict(kv.split("=") for kv in job) for job in scheduled(run.stdout, "pretrain")]
+    assert {(j["method"], j["seed"]) for j in jobs} == {(m, s) for m in ("random_init", "etp") for s in "012"}
     assert not (tmp_path / "results").exists(), "a dry run writes nothing"

@@ -28,6 +28,9 @@ try:
                              "file; remove it")
 except BenchmarkError as e:
     raise WorkflowError(f"cannot build the workflow: {e}") from None
+# `--config 'seeds=[0,1,2]'` reaches Snakemake as strings; a list of whole numbers given so is meant as numbers
+if isinstance(config.get("seeds"), list):
+    config["seeds"] = [int(s) if isinstance(s, str) and s.strip().isdigit() else s for s in config["seeds"]]
 validate(config, "../schemas/config.schema.yaml")
 try:
     check_references(config)
