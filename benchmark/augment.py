@@ -268,7 +268,7 @@ def resolve(spec, where: str = "a method config") -> list[dict]:
                           f"{{name: ..., <arguments>}} entries, not {type(spec).__name__}")
     for i, entry in enumerate(spec):
         name = entry.get("name") if isinstance(entry, dict) else None
-        if name not in AUGMENTATIONS:
+        if not isinstance(name, str) or name not in AUGMENTATIONS:
             raise ConfigError(f"{where}[{i}]: unknown augmentation {name!r}{_close(str(name), AUGMENTATIONS)}; "
                               f"available: {', '.join(sorted(AUGMENTATIONS))}")
         for arg in sorted(set(entry) - {"name", "apply_p"} - set(arguments(name))):

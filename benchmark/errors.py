@@ -29,5 +29,6 @@ def storage_problem(e: BaseException, out: str | None = None) -> str | None:
     if code == errno.EROFS:
         return f"{where} is on a read-only file system: point results_dir / cache_dir at a writable folder"
     if code in (errno.EACCES, errno.EPERM) and isinstance(e, OSError):
-        return f"permission denied for {where}: make it writable by this user, or point results_dir elsewhere"
+        return (f"permission denied for {where}: give this user access to it (read access for an input such as a "
+                "raw copy, write access for results_dir and cache_dir), or point the setting elsewhere")
     return None

@@ -44,12 +44,17 @@ def exclusive(folder: str | os.PathLike, what: str) -> Iterator[None]:
     fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+    except BlockingIOError:
         holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
         os.close(fd)
         raise BenchmarkError(
             f"{folder} is being written by {holder}: {what} already runs there (perhaps a job left running by a "
             "Snakemake that was killed). Wait for it to finish, or stop it (kill that pid), then re-run") from None
+    except OSError as e:  # a file system without flock (some Lustre, NFS or FUSE mounts): run, but say so
+        import sys
+
+        print(f"warning: {folder} cannot be locked on this file system ({e.strerror or e}); nothing stops a second "
+              f"process from writing it while {what} runs", file=sys.stderr)
     try:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%d %H:%M:%S')}"

@@ -145,10 +145,15 @@ def method_code(spec: MethodSpec, what: str):
     except BenchmarkError:
         raise
     except Exception as e:
-        frames = [f for f in traceback.extract_tb(e.__traceback__)
-                  if Path(f.filename).resolve().is_relative_to(spec.folder.resolve())]
-        at = f" (at {Path(frames[-1].filename).name} line {frames[-1].lineno}: {frames[-1].line})" if frames else ""
-        raise ConfigError(f"methods/{spec.name}: {what} failed{at}: {type(e).__name__}: {_first_line(e)}") from e
+        raise ConfigError(f"methods/{spec.name}: {what} failed{_origin(spec, e)}: {type(e).__name__}: "
+                          f"{_first_line(e)}") from e
+
+
+def _origin(spec: MethodSpec, e: BaseException) -> str:
+    """' (at method.py line 12: <the line>)': the last line of the folder's own code an exception passed through."""
+    frames = [f for f in traceback.extract_tb(e.__traceback__)
+              if Path(f.filename).resolve().is_relative_to(spec.folder.resolve())]
+    return f" (at {Path(frames[-1].filename).name} line {frames[-1].lineno}: {frames[-1].line})" if frames else ""
 
 
 def _first_line(e: BaseException) -> str:
@@ -174,7 +179,8 @@ def check_io(method: Method, spec: MethodSpec) -> None:
                  "was trained on fewer, declare them by name.")
         raise ConfigError(
             f"{folder}: its encoder fails on a batch of the input it declares ({target.describe()}; "
-            f"{len(target.leads)} leads {', '.join(target.leads)}): {type(e).__name__}: {_first_line(e)}. "
+            f"{len(target.leads)} leads {', '.join(target.leads)}){_origin(spec, e)}: {type(e).__name__}: "
+            f"{_first_line(e)}. "
             f"Declare the input the encoder expects under `input:` (leads, sampling_rate, seconds) in "
             f"{spec.folder}/config.yaml.{leads}") from None
     finally:

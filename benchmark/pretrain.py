@@ -78,15 +78,17 @@ def loss_and_terms(out, method: str) -> tuple[torch.Tensor, dict]:
 
 
 def check_finite(loss_sum: torch.Tensor, steps: int, checked: int, method: str, seed: int, epoch: int,
-                 ckpt_path: Path) -> float:
+                 ckpt_path: Path, saved: int) -> float:
     """Read the running loss sum (one host synchronisation); stop, naming the steps since the last check and what
-    is kept on disk, if it is not finite. Returns the running mean."""
+    is kept on disk, if it is not finite. `saved`: the epochs of this run the checkpoint on disk holds (0: none, even
+    if a checkpoint of other settings lies there). Returns the running mean."""
     total = float(loss_sum)
     if not math.isfinite(total):
         where = f"step {steps}" if steps - checked == 1 else f"steps {checked + 1}-{steps}"
-        kept = (f"The checkpoint written after epoch {epoch} is kept in {ckpt_path}; a re-run with unchanged settings "
-                "resumes from it (a changed config.yaml starts afresh)." if ckpt_path.exists() else
-                f"No epoch finished, so no checkpoint was written in {ckpt_path.parent}: a re-run starts from scratch.")
+        kept = (f"The checkpoint written after epoch {saved} is kept in {ckpt_path}; a re-run with unchanged settings "
+                "resumes from it (a changed config.yaml starts afresh)." if saved else
+                f"No epoch of this run finished, so {ckpt_path.parent} holds no checkpoint of it: a re-run starts from "
+                "scratch.")
         raise TrainingDiverged(
             f"method {method} (seed {seed}): the loss became {total} at epoch {epoch + 1}, {where}; lower "
             f"optimizer.lr in methods/{method}/config.yaml or check the method's loss. {kept}")
@@ -94,11 +96,20 @@ def check_finite(loss_sum: torch.Tensor, steps: int, checked: int, method: str, 
 
 
 def pretrain_run_hash(config: dict, spec: MethodSpec, seed: int) -> str:
-    """What a checkpoint must share to be resumed: settings, data, seed and the code (a checkpoint of other
-    code is not continued: the run would mix two code states under the new one's name). Threads are left out:
-    they change the speed, not the run."""
+    """What a checkpoint must share to be resumed: settings, the data it trains on (the store as prepared, and the
+    report embeddings of a text method), the seed and the code (a checkpoint of other code or data is not
+    continued: the run would mix two states under the new one's name). Threads are left out: they change the
+    speed, not the run."""
+    from benchmark.data.store import store_identity
+    from benchmark.data.download import sha256_file
+
+    store = paths.dataset_dir(config, config["pretrain"]["dataset"])
+    reports = paths.report_embeddings(config)
     return config_hash({"method": spec.config, "pretrain": result_settings(config["pretrain"]), "data": config["data"],
                         "dataset": config["datasets"][config["pretrain"]["dataset"]], "seed": seed,
+                        "store": store_identity(read_json(store / "meta.json")) if (store / "meta.json").exists()
+                        else None,
+                        "reports": sha256_file(reports) if spec.cls.needs_text and reports.exists() else None,
                         "code": provenance.code_fingerprint(), "method_code": provenance.method_fingerprint(spec.folder)})
 
 
@@ -158,10 +169,13 @@ def pretrain(config: dict, spec: MethodSpec, seed: int, out_dir: str | Path, thr
     out_dir = Path(out_dir)
     with exclusive(out_dir, f"the pre-training of {spec.name} seed {seed}"):
         outputs = [out_dir / name for name in OUTPUTS]
-        finished_key = {"run_hash": pretrain_run_hash(config, spec, seed), "commit": provenance.code_commit()}
+        # what the outputs were made from and on: settings, data, seed, code (run hash), commit, device and precision
+        finished_key = {"run_hash": pretrain_run_hash(config, spec, seed), "commit": provenance.code_commit(),
+                        "device": config["device"], "amp": config["amp"]}
         if reuse_finished(outputs, finished_key):
-            print(f"[{spec.name} seed {seed}] this run finished earlier with the same settings, code and commit; "
-                  f"its outputs are put back from {out_dir / FINISHED} instead of training again", file=sys.stderr)
+            print(f"[{spec.name} seed {seed}] this run finished earlier with the same settings, data, code, commit "
+                  f"and device; its outputs are put back from {out_dir / FINISHED} instead of training again (delete "
+                  f"{out_dir} to train it again)", file=sys.stderr)
             return read_json(out_dir / "train_log.json")
         info = _pretrain(config, spec, seed, out_dir, threads)
         keep_finished(outputs, finished_key)
@@ -238,7 +252,7 @@ def _pretrain(config: dict, spec: MethodSpec, seed: int, out_dir: Path, threads:
                     total, count = term_sums.get(name, (0.0, 0))
                     term_sums[name] = (total + torch.as_tensor(value).detach().float(), count + 1)
                 if (step + 1) % check_every == 0 or step + 1 == len(batches):
-                    mean = check_finite(loss_sum, step + 1, checked, spec.name, seed, epoch, ckpt_path)
+                    mean = check_finite(loss_sum, step + 1, checked, spec.name, seed, epoch, ckpt_path, epoch)
                     checked = step + 1
                     bar.set_postfix(loss=f"{mean:.4f}")
         finally:

@@ -5,10 +5,11 @@ Determinism. Every step seeds Python, NumPy and torch, and turns on `torch.use_d
 CPU the same code, stack and thread count then give bit-identical weights (tests/test_determinism.py). On a GPU
 it also turns off cuDNN's autotuner and selects deterministic cuDNN and cuBLAS kernels (CUBLAS_WORKSPACE_CONFIG);
 there an operation without a deterministic kernel warns in the job's log instead of stopping the run
-(`warn_only`), and the run records which it was. What it costs on a GPU is not yet measured here (no GPU was
-available); published figures elsewhere put it at 0-30 % for convolutional networks (cuDNN picks slower
-deterministic algorithms, the autotuner is off). Across machines the numbers still differ in the last bits
-(other CPU vector paths, other library versions): `environment()` records what would explain it.
+(`warn_only`), and the run records which it was. What it costs on a GPU is not measured yet (no GPU was
+available to the sessions that built this): cuDNN may pick slower deterministic algorithms and its autotuner is
+off; `pretrain.deterministic: false` trades reproducibility for that speed. The evaluation steps always run
+deterministically. Across machines the numbers still differ in the last bits (other CPU vector paths, other
+library versions): `environment()` records what would explain it.
 """
 from __future__ import annotations
 
@@ -110,7 +111,7 @@ def describe(env: dict) -> str:
     """One line of an environment() record, for the board's header."""
     stack = ", ".join(f"{p} {v}" for p, v in env["stack"].items() if v)
     where = (f"{env['gpu']} (CUDA {env['cuda']}, cuDNN {env['cudnn']})" if env.get("gpu") else
-             f"{env['cpu']} ({'/'.join(env['cpu_vector_extensions']) or 'no AVX'}; torch kernels "
+             f"{env['cpu']} ({'/'.join(env['cpu_vector_extensions']) or 'no x86 vector flags read'}; torch kernels "
              f"{env['torch_cpu_capability']}"
              + "".join(f", {k}={v}" for k, v in env.get("code_path_variables", {}).items()) + ")")
     threads = env["threads"]

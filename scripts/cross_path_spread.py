@@ -1,9 +1,10 @@
 """How far a preset's numbers and verdicts move between two machines, measured as two CPU code paths of this one.
 
     # the same preset twice, the second with torch's, oneDNN's and MKL's kernels limited to AVX2
-    snakemake --cores 2 --configfile config/demo.yaml --config seeds=[0,1,2]
+    snakemake --cores 2 --configfile config/demo.yaml --config 'seeds=[0,1,2]'
     ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 snakemake --cores 2 \
-        --configfile config/demo.yaml --config seeds=[0,1,2] results_dir=results/demo_avx2 cache_dir=results/cache_avx2
+        --configfile config/demo.yaml --config 'seeds=[0,1,2]' results_dir=results/demo_avx2 \
+        cache_dir=results/cache_avx2
     python scripts/cross_path_spread.py --preset config/demo.yaml --a results/demo --b results/demo_avx2 --write
 
 Compares every cell of the two boards (linear macro AUC and F1 at each label fraction, zero-shot AUC, ACC and F1
@@ -89,11 +90,25 @@ def marks(config: dict, board: dict, seeds: dict[str, list[int]] | None = None) 
                 stats = compare_linear(config, t, seeds, external)
             else:
                 zs = {m: ss for m, ss in seeds.items() if paths.metrics(config, kind, m, ss[0], t).exists()}
+                if not zs:
+                    continue
                 first = next(iter(zs))
                 classes = read_json(paths.metrics(config, kind, first, zs[first][0], t))["classes"]
                 stats = compare_zeroshot(config, t, zs, classes, external)
             out.update(marks_of(stats, kind, t))
     return out
+
+
+def code_path(config: dict, board: dict) -> str:
+    """The CPU code path a run's pre-training took, from what it recorded (benchmark.runtime.environment)."""
+    for (m, seeds) in board["seeds"].items():
+        for t in config["evaluation"]["linear_tasks"]:
+            path = paths.metrics(config, "linear", m, seeds[0], t)
+            env = read_json(path)["provenance"].get("pretrain_environment") if path.exists() else None
+            if env:
+                forced = ", ".join(f"{k}={v}" for k, v in env.get("code_path_variables", {}).items())
+                return f"torch kernels {env['torch_cpu_capability']}" + (f" ({forced})" if forced else " (default)")
+    return "(not recorded)"
 
 
 def summary(values: list[float]) -> dict:
@@ -111,11 +126,11 @@ def main(argv=None) -> int:
     p.add_argument("--preset", type=Path, required=True)
     p.add_argument("--a", type=Path, required=True, help="results folder of the default code path")
     p.add_argument("--b", type=Path, required=True, help="results folder of the other code path")
-    p.add_argument("--paths", nargs=2, default=["the default (AVX-512 here)", "AVX2 only (ATEN_CPU_CAPABILITY=avx2, "
-                                               "ONEDNN_MAX_CPU_ISA=AVX2, MKL_ENABLE_INSTRUCTIONS=AVX2)"])
+    p.add_argument("--paths", nargs=2, help="names of the two code paths (default: what the runs recorded)")
     p.add_argument("--write", action="store_true", help=f"store the result in {OUT.relative_to(REPO)}")
     args = p.parse_args(argv)
     (ca, ba), (cb, bb) = run(args.preset, args.a), run(args.preset, args.b)
+    names = args.paths or [code_path(ca, ba), code_path(cb, bb)]
     va, vb = cells(ca, ba), cells(cb, bb)
     common = sorted(set(va) & set(vb))
     if not common:
@@ -142,7 +157,7 @@ def main(argv=None) -> int:
     commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=REPO, capture_output=True,
                             text=True).stdout.strip()
     result = {"commit": ", ".join(sorted(set(ba["code"]["commits"]) | set(bb["code"]["commits"]))) or commit,
-              "commands": [ba["command"], bb["command"]], "paths": args.paths, "seeds": seeds,
+              "commands": [ba["command"], bb["command"]], "paths": names, "seeds": seeds,
               "cells_per_seed": len(common) // len(seeds),
               "single_seed": {**summary(one), **single, "changed": single["changed"][:40]},
               "seed_mean": {**summary(pooled), "verdicts": len(pooled_a), "verdicts_changed":

@@ -4,8 +4,8 @@ version) and environment.yml (the same pins, for conda users).
     make lock            # = python scripts/lock.py
 
 Resolves pyproject.toml's ranges (with its `test` and `slurm` extras) and requirements/constraints.txt in a fresh
-virtual environment, torch==2.13.0 installed first as everywhere else (so this machine's CPU build is used and
-no CUDA build is pulled), then writes what pip installed. `make install` (and so `make demo`, `make test` and
+virtual environment, torch==2.13.0 installed first as everywhere else, then writes what pip installed, leaving out
+torch's platform-specific dependencies (nvidia-*, triton: a CUDA build brings them, the CPU build none). `make install` (and so `make demo`, `make test` and
 CI) installs from the lock; a user who installs the package into an environment of their own gets the ranges.
 torch is written as `torch==2.13.0`, without the local build tag: a GPU machine then gets the CUDA build of the
 same version, this machine the CPU one.
@@ -27,6 +27,9 @@ CONSTRAINTS = REPO / "requirements" / "constraints.txt"
 ENVIRONMENT = REPO / "environment.yml"
 TORCH = "torch==2.13.0"
 LEFT_OUT = {"pip", "setuptools", "wheel", "ecg-benchmark"}  # the installer's own packages and this project
+# torch's own platform-specific dependencies: a CUDA build brings these (where pip resolves torch to it), the CPU
+# build none; the lock leaves them to `pip install torch==2.13.0`, so one lock serves both machines
+TORCH_PLATFORM = re.compile(r"^(nvidia-|triton$|cuda-)", re.I)
 
 
 def resolve() -> list[str]:
@@ -41,7 +44,7 @@ def resolve() -> list[str]:
     pins = []
     for line in frozen.splitlines():
         name = re.split(r"[=@ ]", line, maxsplit=1)[0]
-        if not line or name.lower() in LEFT_OUT:
+        if not line or name.lower() in LEFT_OUT or TORCH_PLATFORM.match(name):
             continue
         pins.append(TORCH if name.lower() == "torch" else line)
     return sorted(pins, key=str.lower)

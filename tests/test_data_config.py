@@ -69,6 +69,10 @@ def test_paper_dag_wires_downloads_before_preparation(tmp_path):
                    "cpsc2018/.downloads/records.json"):
         assert marker in out
     assert "records100.json" not in out
+    # PTB-XL's tables are outputs of the download and inputs of the preparation: an edited table re-runs it
+    prepare = next(b for b in out.split("\n\n") if "rule prepare_dataset:" in b and "wildcards: dataset=ptbxl" in b)
+    assert f"{tmp_path / 'raw'}/ptbxl/ptbxl_database.csv" in prepare and "scp_statements.csv" in prepare
+    assert "rule download_metadata:" in out
 
 
 @pytest.mark.parametrize("key, value, hint", [("leaderboard", "leaderboard.md", "benchmark publish"),

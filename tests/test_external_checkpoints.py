@@ -201,7 +201,9 @@ def test_a_dict_of_more_than_tensors_asks_for_the_entry_holding_them(tmp_path, m
     wrapped = tmp_path / "wrapped.pt"
     torch.save({"epoch": 3, "model_state_dict": torch.load(path, weights_only=True)}, wrapped)
     spec, config, method = merl_method(tmp_path, {"res18_best_encoder.pth": local(wrapped)})
-    with pytest.raises(CheckpointError, match=r"set weights.state_dict_key .*\(probably 'model_state_dict'\)"):
+    with pytest.raises(CheckpointError, match=r"^methods/merl_resnet18: .*wrapped.pt holds entries that are not "
+                                              r"tensors: 'epoch' \(int\), 'model_state_dict' \(dict\); set "
+                                              r"weights.state_dict_key .*\(probably 'model_state_dict'\)"):
         load_published(method, spec, config)
 
 

@@ -173,8 +173,8 @@ def test_nan_says_what_is_really_kept(toy):  # noqa: F811
     config, spec, tmp = toy
     config["pretrain"]["check_every"] = 1
     spec.cls.nan_at = 1   # epoch 1: nothing finished, nothing written
-    with pytest.raises(TrainingDiverged, match=r"at epoch 1, step 1; .* No epoch finished, so no checkpoint was "
-                                               rf"written in {tmp / 'first'}: a re-run starts from scratch"):
+    no_checkpoint = (r"No epoch of this run finished, so {} holds no checkpoint of it: a re-run starts from scratch")
+    with pytest.raises(TrainingDiverged, match=r"at epoch 1, step 1; .* " + no_checkpoint.format(tmp / "first")):
         pretrain(config, spec, seed=0, out_dir=tmp / "first", threads=1)
     assert not (tmp / "first" / "checkpoint.pt").exists()
     spec.cls.calls, spec.cls.nan_at = 0, 3   # epoch 2 (two steps per epoch): epoch 1's checkpoint is on disk
@@ -182,6 +182,11 @@ def test_nan_says_what_is_really_kept(toy):  # noqa: F811
                                                rf"in {tmp / 'second' / 'checkpoint.pt'}"):
         pretrain(config, spec, seed=0, out_dir=tmp / "second", threads=1)
     assert (tmp / "second" / "checkpoint.pt").exists()
+    # the advice followed (another lr): the checkpoint on disk is of other settings, and is not this run's
+    config["pretrain"]["epochs"] = 4
+    spec.cls.calls, spec.cls.nan_at = 0, 1
+    with pytest.raises(TrainingDiverged, match=r"at epoch 1, step 1; .* " + no_checkpoint.format(tmp / "second")):
+        pretrain(config, spec, seed=0, out_dir=tmp / "second", threads=1)
 
 
 def test_a_second_trainer_of_one_folder_is_refused(toy):  # noqa: F811

@@ -4,6 +4,7 @@ an edited raw copy re-runs its preparation."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -150,22 +151,25 @@ def test_a_failed_run_ends_with_each_failed_jobs_error_line(tmp_path):
 
 
 @pytest.mark.slow
-def test_an_edited_local_copy_reruns_its_preparation(shared_data, tmp_path):
+def test_an_edited_local_copy_reruns_its_preparation_and_pretraining(shared_data, tmp_path):
     from test_data_ptbxl import mini_copy
 
-    root = mini_copy(shared_data, tmp_path)
+    root = mini_copy(shared_data, tmp_path, ids=range(1, 41))
     cfg = yaml.safe_load((REPO / "config" / "local.yaml").read_text())
-    cfg.update(results_dir=str(tmp_path / "results"), ptbxl_dir=str(root), cpsc2018_dir=None)
+    cfg.update(results_dir=str(tmp_path / "results"), ptbxl_dir=str(root), cpsc2018_dir=None,
+               methods=["random_init"], seeds=[0])
     cfg["datasets"] = {"ptbxl": {**cfg["datasets"]["ptbxl"], "allow_partial": True}}
     cfg["tasks"] = {k: v for k, v in cfg["tasks"].items() if v["dataset"] == "ptbxl"}
     cfg["evaluation"]["linear_tasks"] = [t for t in cfg["evaluation"]["linear_tasks"] if t in cfg["tasks"]]
     cfg["evaluation"]["zeroshot_tasks"] = [t for t in cfg["evaluation"]["zeroshot_tasks"] if t in cfg["tasks"]]
     preset = tmp_path / "preset.yaml"
     preset.write_text(yaml.safe_dump(cfg))
-    target = str(tmp_path / "results" / "data" / "ptbxl" / "meta.json")
+    results = tmp_path / "results"
+    target = str(results / "pretrain" / "random_init" / "seed0" / "train_log.json")
     (tmp_path / "work").mkdir()
     first = subprocess.run(snakemake(tmp_path / "work", preset, target), capture_output=True, text=True, timeout=900)
     assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
+    run_hash = json.loads(Path(target).read_text())["run_hash"]
     same = subprocess.run(snakemake(tmp_path / "work", preset, target, "-n"), capture_output=True, text=True,
                           timeout=900)
     assert "Nothing to be done" in same.stdout + same.stderr
@@ -175,3 +179,10 @@ def test_an_edited_local_copy_reruns_its_preparation(shared_data, tmp_path):
                             timeout=900)
     out = edited.stdout + edited.stderr
     assert "rule prepare_dataset" in out and "Params have changed" in out, out[-3000:]
+    again = subprocess.run(snakemake(tmp_path / "work", preset, target), capture_output=True, text=True, timeout=900)
+    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
+    # the store was rebuilt from the edited table, and the pre-training made anew from it, not put back
+    labels = (results / "data" / "ptbxl" / "records.csv").read_text().splitlines()
+    assert next(line for line in labels if line.startswith("1,")).split(",")[3] == "MI"
+    assert "put back" not in (results / "logs" / "pretrain" / "random_init_seed0.log").read_text()
+    assert json.loads(Path(target).read_text())["run_hash"] != run_hash

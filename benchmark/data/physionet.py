@@ -71,12 +71,22 @@ def needed_parts(config: dict, name: str) -> list[str]:
     return []
 
 
+def downloaded_tables(config: dict, source: str, part: str) -> list[Path]:
+    """The metadata tables a downloaded part holds (PTB-XL's ptbxl_database.csv and scp_statements.csv): outputs of
+    the workflow's download rule and inputs of the preparation, so an edited table (newer than the store)
+    re-runs the preparation."""
+    return [raw_root({**config, PHYSIONET[source].config_key: None}, source) / name
+            for name in PHYSIONET[source].required.get(part, ()) if name.endswith(".csv")]
+
+
 def download_inputs(config: dict, name: str) -> list[Path]:
-    """Download markers a dataset waits for (none when the preset points at a local copy)."""
+    """Download markers (and downloaded metadata tables) a dataset waits for; none when the preset points at a
+    local copy, whose files the prepare rule fingerprints instead (raw_fingerprint)."""
     source = config["datasets"][name]["source"]
     if source not in PHYSIONET or config.get(PHYSIONET[source].config_key):
         return []
-    return [download_marker(config, source, part) for part in needed_parts(config, name)]
+    return [p for part in needed_parts(config, name)
+            for p in [download_marker(config, source, part)] + downloaded_tables(config, source, part)]
 
 
 def check_local_copies(config: dict) -> None:

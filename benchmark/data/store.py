@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmark.io import atomic_path, read_json, write_json
+from benchmark.io import atomic_path, read_json, stable_hash, write_json
 from benchmark.errors import BenchmarkError
 
 LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
@@ -203,6 +203,16 @@ def adopt_store(root: str | Path, built: Path, records: pd.DataFrame, meta: dict
         os.close(fd)
     os.replace(built, root / "signals.npy")
     _finish_tables(root, records, meta, shape)
+
+
+# meta.json entries that say how long a preparation took, not what the store holds
+_TIMINGS = ("wall_seconds", "preprocess_seconds", "records_per_second", "summary")
+
+
+def store_identity(meta: dict) -> str:
+    """What a store holds, as far as a result depends on it: its preparation hash (settings and raw files,
+    benchmark.data.physionet.prepared_hash) when it has one, else its meta.json without the timings."""
+    return meta.get("prepared_hash") or stable_hash({k: v for k, v in meta.items() if k not in _TIMINGS})
 
 
 def load_store(root: str | Path) -> ECGStore:

@@ -124,7 +124,8 @@ def _dataset(name: str, ds: dict, meta: dict | None) -> str:
     if ds["source"] == "synthetic":
         held = f"{ds['n_records']:,} records generated"
     else:
-        held = f"{counts.get('kept', '?'):,} records" + (
+        kept = counts.get("kept")
+        held = (f"{kept:,}" if isinstance(kept, int) else "?") + " records" + (
             f" of the {counts['listed']:,} its metadata lists (a subset)" if counts.get("not_on_disk") else "")
     return f"`{name}`: {meta.get('title') or ds.get('title') or ds['source']}, {held} (source `{ds['source']}`)"
 
@@ -156,7 +157,8 @@ def header(board, machine: dict) -> str:
         lines += ["> Columns marked *(ref.)* are the numbers reported in the ETP paper (ICASSP 2024) on the full",
                   "> datasets, shown for comparison; every other number was measured by this benchmark, in the",
                   "> setting the lines below describe."]
-    if board.trained_seeds > 1:
+    trained = any(m not in board.external for m in board.methods)
+    if board.trained_seeds > 1 or not trained:
         summary = demo_summary(board)
         lines += ([">", summary] if summary else []) + [""]
     else:

@@ -123,8 +123,8 @@ def raw_download_markers(w):
 
 def prepare_hash(w):
     """Parameters of a store; for PhysioNet sources also the raw copy it is read from (another copy rebuilds) and,
-    for a local copy, what its files hold (an edited label or record rebuilds; a download is checked against its
-    checksums instead, and its files do not exist yet when the workflow is built)."""
+    for a local copy, what its files hold (an edited label or record rebuilds). A download's files do not exist yet
+    when the workflow is built: its metadata tables are inputs instead (raw_download_markers)."""
     ds = config["datasets"][w.dataset]
     parts = {"d": ds, "data": config["data"]}
     if ds["source"] in physionet.PHYSIONET:

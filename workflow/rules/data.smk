@@ -12,6 +12,24 @@ rule download_physionet:
         "--part {wildcards.part} --out {output} 2>&1 | tee {log}"
 
 
+rule download_metadata:
+    """PTB-XL's metadata part, as download_physionet, with its two tables as outputs: the preparation takes them as
+    inputs, so editing one (newer than the store) re-runs it, and the store's hash sees the change."""
+    output:
+        marker=Path(config["raw_dir"]) / "ptbxl" / ".downloads" / "metadata.json",
+        tables=physionet.downloaded_tables(config, "ptbxl", "metadata"),
+    log:
+        LOGS / "download" / "ptbxl_metadata.log",
+    conda:
+        ENV
+    shell:
+        '"$BENCHMARK_PYTHON" -m benchmark download --config "$BENCHMARK_SETTINGS" --source ptbxl --part metadata '
+        "--out {output.marker} 2>&1 | tee {log}"
+
+
+ruleorder: download_metadata > download_physionet
+
+
 rule fetch_weights:
     """One file of a published checkpoint a method folder brings (its config.yaml `weights:`), downloaded once
     into the cache, resumed if interrupted, renamed into place only after its SHA-256 matched."""
