@@ -18,7 +18,8 @@ def test_paper_preset_downloads_what_it_reads():
     cfg = load_config(REPO / "config" / "config.yaml")
     assert cfg["ptbxl_dir"] is None and cfg["cpsc2018_dir"] is None
     assert [p.as_posix() for p in download_inputs(cfg, "ptbxl")] == [
-        "results/raw/ptbxl/.downloads/metadata.json", "results/raw/ptbxl/.downloads/records500.json"]
+        "results/raw/ptbxl/.downloads/metadata.json", "results/raw/ptbxl/ptbxl_database.csv",
+        "results/raw/ptbxl/scp_statements.csv", "results/raw/ptbxl/.downloads/records500.json"]
     assert [p.as_posix() for p in download_inputs(cfg, "cpsc2018")] == ["results/raw/cpsc2018/.downloads/records.json"]
     assert raw_root(cfg, "ptbxl") == Path("results/raw/ptbxl")
 
