@@ -99,20 +99,26 @@ def _left_out(board) -> list[str]:
 
 
 def _environments(board) -> list[str]:
-    """The library versions, CPU or GPU, vector paths, threads and determinism the results were computed with (one
-    line per distinct environment of pre-training and of evaluation, naming the rows when they differ)."""
+    """The library versions, CPU or GPU, vector paths, threads and determinism the results were computed with: one
+    line per step (pre-training, linear probe, zero-shot) and distinct environment, naming the rows when a step ran
+    in more than one."""
     from benchmark.runtime import describe
 
+    steps = (("pre-training", "pretrain_environment", ("linear", "zeroshot")),
+             ("linear probes; scikit-learn on the CPU, torch's deterministic flag does not apply",
+              "eval_environment", ("linear",)),
+             ("zero-shot", "eval_environment", ("zeroshot",)))
     lines = []
-    for step, key in (("pre-training", "pretrain_environment"), ("evaluation", "eval_environment")):
+    for step, key, kinds in steps:
         seen: dict[str, set] = {}
-        for r in board.runs:
-            env = r["provenance"].get(key)
-            if env:
-                seen.setdefault(describe(env), set()).add(board.titles.get(r["method"], r["method"]))
+        for (kind, m, _), runs in board.results.items():
+            for r in runs:
+                env = r["provenance"].get(key)
+                if env and kind in kinds:
+                    seen.setdefault(describe(env), set()).add(board.titles.get(m, m))
         for text, rows in sorted(seen.items()):
-            who = "" if len(seen) == 1 else f" (rows: {', '.join(sorted(rows))})"
-            lines.append(f"- Stack and machine ({step}){who}: {text}")
+            who = "" if len(seen) == 1 else f"; rows: {', '.join(sorted(rows))}"
+            lines.append(f"- Stack and machine ({step}{who}): {text}")
     return lines
 
 
