@@ -13,8 +13,8 @@ content-addressed text cache kept); that is how the board to publish is made (th
 
 Peak memory is the largest sum of resident memory over snakemake and all its child processes, sampled every
 0.2 s. Budget on an idle 2-core machine: at most 6 minutes and under 4 GB with the default single seed (three
-seeds took 18 min 38 s and peaked at 0.9 GB for the largest process, which is why the demo's default stays one
-seed and the published demo board comes from a three-seed run).
+seeds took 21.5 minutes and 2.13 GiB, which is why the demo's default stays one seed and the published demo board
+comes from a three-seed run).
 """
 from __future__ import annotations
 
