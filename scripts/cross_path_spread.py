@@ -121,6 +121,33 @@ def changed(a: dict, b: dict) -> list[str]:
     return [f"{' '.join(map(str, k))}: {a[k]} -> {b.get(k, '(none)')}" for k in sorted(a) if a[k] != b.get(k)]
 
 
+def write_cells(path: Path, groups, seeds, va, vb, marks_a, marks_b, names) -> None:
+    """One row per cell: each seed's value on both paths, the means over seeds, how far they moved, and the
+    cell's ↑ / ↓ / ≈ mark on both paths (several-seed statistics)."""
+    import csv
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["kind", "task", "column", "metric", "method"]
+                     + [f"seed{s}_{p}" for s in seeds for p in ("a", "b")]
+                     + ["mean_a", "mean_b", "abs_diff_points", "mark_a", "mark_b"])
+        out.writerow(["# a: " + names[0], "b: " + names[1]])
+        for m, kind, task, column, metric in groups:
+            per_seed = [(va.get((m, s, kind, task, column, metric)), vb.get((m, s, kind, task, column, metric)))
+                        for s in seeds]
+            a = [x for x, _ in per_seed if x is not None]
+            b = [y for _, y in per_seed if y is not None]
+            ma, mb = (sum(a) / len(a) if a else None), (sum(b) / len(b) if b else None)
+            mark_key = (kind, task, column, metric, m)
+            out.writerow([kind, task, column, metric, m]
+                         + [f"{100 * v:.2f}" if v is not None else "" for pair in per_seed for v in pair]
+                         + [f"{100 * ma:.2f}" if ma is not None else "", f"{100 * mb:.2f}" if mb is not None else "",
+                            f"{100 * abs(ma - mb):.2f}" if None not in (ma, mb) else "",
+                            marks_a.get(mark_key, ""), marks_b.get(mark_key, "")])
+
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--preset", type=Path, required=True)
@@ -128,6 +155,7 @@ def main(argv=None) -> int:
     p.add_argument("--b", type=Path, required=True, help="results folder of the other code path")
     p.add_argument("--paths", nargs=2, help="names of the two code paths (default: what the runs recorded)")
     p.add_argument("--write", action="store_true", help=f"store the result in {OUT.relative_to(REPO)}")
+    p.add_argument("--cells", type=Path, help="also write every cell, both runs side by side, to this CSV")
     args = p.parse_args(argv)
     (ca, ba), (cb, bb) = run(args.preset, args.a), run(args.preset, args.b)
     names = args.paths or [code_path(ca, ba), code_path(cb, bb)]
@@ -164,6 +192,8 @@ def main(argv=None) -> int:
                             len(changed(pooled_a, pooled_b)), "changed": changed(pooled_a, pooled_b)},
               "between_seeds": {"median_sd": round(statistics.median(sds), 2) if sds else None,
                                 "max_sd": round(max(sds), 2) if sds else None}}
+    if args.cells:
+        write_cells(args.cells, groups, seeds, va, vb, pooled_a, pooled_b, names)
     print(json.dumps(result, indent=2, ensure_ascii=False))
     if args.write:
         measured = read_json(OUT) if OUT.exists() else {}
