@@ -187,7 +187,7 @@ def main(argv=None) -> int:
     result = {"commit": ", ".join(sorted(set(ba["code"]["commits"]) | set(bb["code"]["commits"]))) or commit,
               "commands": [ba["command"], bb["command"]], "paths": names, "seeds": seeds,
               "cells_per_seed": len(common) // len(seeds),
-              "single_seed": {**summary(one), **single, "changed": single["changed"][:40]},
+              "single_seed": {**summary(one), **single},
               "seed_mean": {**summary(pooled), "verdicts": len(pooled_a), "verdicts_changed":
                             len(changed(pooled_a, pooled_b)), "changed": changed(pooled_a, pooled_b)},
               "between_seeds": {"median_sd": round(statistics.median(sds), 2) if sds else None,
