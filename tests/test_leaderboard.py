@@ -112,6 +112,9 @@ def test_a_verdict_rests_on_several_seeds_and_a_single_seed_board_draws_none(tmp
         _stats(cfg, t, {"etp": (0.9, 0.85, 0.95, (0.02, 0.15)), "random_init": (0.8, 0.7, 0.84, None)})
     md, machine = leaderboard.build(cfg, METHODS, TITLES, ZERO_SHOT)
     assert machine["complete"] and machine["code"]["commits"] == ["abc123"] and machine["problems"] == []
+    # results of an earlier commit, tables drawn by this one (e.g. a commit that changed only rendering)
+    assert (f"- Code: commit abc123; tables drawn at commit {provenance.code_commit()} (same code fingerprint); "
+            f"code fingerprint {provenance.code_fingerprint()}") in md
     assert machine["command"] == "snakemake --cores all --configfile config/demo.yaml" and "WARNING" not in md
     assert "= 48 optimiser steps for every trained method" in md
     assert "### PTB-XL-like: 8/2/3 records (train/val/test)" in md.splitlines()

@@ -172,6 +172,7 @@ def build(config: dict, methods: list[str], titles: dict[str, str], zero_shot: l
         "command": commands[0] if len(commands) == 1 else " | ".join(commands) or
         os.environ.get("BENCHMARK_INVOCATION", "(not run by snakemake)"),
         "code": {"commits": commits, "fingerprint": board.code, "rendering": provenance.rendering_fingerprint(),
+                 "drawn_at": provenance.code_commit(), "drawn_fingerprint": provenance.code_fingerprint(),
                  "methods": board.method_code},
         "complete": not board.missing and not board.stale,
         "missing": [dict(zip(("kind", "method", "task", "seed"), k)) for k in board.missing],

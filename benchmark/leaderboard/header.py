@@ -175,6 +175,10 @@ def header(board, machine: dict) -> str:
     commits = ", ".join(code["commits"]) or "(no results)"
     if len(code["commits"]) > 1 and not machine["stale"]:
         commits += " (the code was identical: every result carries the same code fingerprint)"
+    if code.get("drawn_at") and code["commits"] and code["drawn_at"] not in code["commits"]:
+        # a later commit that changes only rendering or docs may draw the tables of an earlier run
+        same = code.get("drawn_fingerprint") == code["fingerprint"]
+        commits += f"; tables drawn at commit {code['drawn_at']} ({'same' if same else 'another'} code fingerprint)"
     repaired = [f"{t} {kind} {st[kind]['resamples_repaired']}" for t, st in board.stats.items()
                 for kind in ("linear", "zeroshot") if st.get(kind, {}).get("resamples_repaired")]
     lines += [f"- Preset: {config.get('description', config['preset'])}",
