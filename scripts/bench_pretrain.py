@@ -15,16 +15,22 @@ statistics and figures run on CPUs beside the GPU and are not included). Finally
 (torch.utils.flop_counter.FlopCounterMode, forward and backward) and the achieved FLOP/s as a share of the
 device's dense bf16 peak.
 
+With --deterministic-cost, each method is trained a second time with `pretrain.deterministic: false` and the
+table gains the step time without deterministic algorithms and the ratio (deterministic / not): what
+`torch.use_deterministic_algorithms`, deterministic cuDNN and no autotuner cost on this device.
+
 On a machine without a GPU it runs at a reduced shape (256 records x 12 x 1000, batch 32) and says so: the
 numbers then describe the CPU path, not the paper preset.
 
-    python scripts/bench_pretrain.py [--methods etp simclr] [--compile] [--workdir DIR] [--json out.json]
+    python scripts/bench_pretrain.py [--methods etp simclr] [--compile] [--deterministic-cost] [--workdir DIR]
+                                     [--json out.json]
 """
 from __future__ import annotations
 
 import argparse
 import json
 import platform
+import shutil
 import sys
 import tempfile
 import time
@@ -66,7 +72,8 @@ def bf16_peak(device_name: str) -> float | None:
     return None
 
 
-def bench_config(workdir: Path, records: int, n_samples: int, batch: int, compile_: bool) -> dict:
+def bench_config(workdir: Path, records: int, n_samples: int, batch: int, compile_: bool,
+                 deterministic: bool = True) -> dict:
     base = load_config(REPO / "config" / "config.yaml")
     rate = base["data"]["sampling_rate"]
     datasets = dict(base["datasets"], bench={"source": "synthetic", "kind": "ptbxl_like", "n_records": records,
@@ -76,7 +83,7 @@ def bench_config(workdir: Path, records: int, n_samples: int, batch: int, compil
         "data": dict(base["data"], seconds=n_samples / rate),
         "datasets": datasets,
         "pretrain": dict(base["pretrain"], dataset="bench", epochs=2, batch_size=batch, compile=compile_,
-                         text_model="bench-random-768")})
+                         deterministic=deterministic, text_model="bench-random-768")})
 
 
 def make_store(config: dict, records: int, n_samples: int) -> None:
@@ -99,9 +106,9 @@ def make_store(config: dict, records: int, n_samples: int) -> None:
 
 
 def bench_method(config: dict, spec, workdir: Path) -> dict:
-    out = workdir / "runs" / spec.name
-    for f in ("checkpoint.pt", "train_log.json"):
-        (out / f).unlink(missing_ok=True)
+    out = workdir / "runs" / f"{spec.name}_det{int(config['pretrain']['deterministic'])}"
+    # a fresh folder: a checkpoint would resume, and a finished run of the same key would be put back untimed
+    shutil.rmtree(out, ignore_errors=True)
     info = pretrain(config, spec, seed=0, out_dir=out)
     e = info["loss_log"][-1]                         # the second epoch: after warm-up
     steps = info["steps_per_epoch"]
@@ -152,6 +159,8 @@ def main(argv=None) -> int:
     p.add_argument("--records", type=int)
     p.add_argument("--compile", action="store_true", help="pretrain.compile: torch.compile the encoder")
     p.add_argument("--workdir", type=Path, help="where the bench store and runs go (default: a temporary folder)")
+    p.add_argument("--deterministic-cost", action="store_true",
+                   help="also train each method with pretrain.deterministic: false and print the ratio")
     p.add_argument("--json", type=Path)
     args = p.parse_args(argv)
 
@@ -164,6 +173,11 @@ def main(argv=None) -> int:
         config = bench_config(workdir, records, n_samples, batch, args.compile)
         make_store(config, records, n_samples)
         rows = [bench_method(config, spec, workdir) for spec in specs.values()]
+        if args.deterministic_cost:
+            free = bench_config(workdir, records, n_samples, batch, args.compile, deterministic=False)
+            for r, spec in zip(rows, specs.values()):
+                r["step_ms_nondeterministic"] = bench_method(free, spec, workdir)["step_ms"]
+                r["deterministic_cost"] = round(r["step_ms"] / r["step_ms_nondeterministic"], 3)
         device = torch.device("cuda" if gpu else "cpu")
         rate = feature_rate(config, device, n_samples)
         flops = etp_flops(config, specs["etp"], batch, n_samples, device) if "etp" in specs else None
@@ -174,13 +188,15 @@ def main(argv=None) -> int:
     if not gpu:
         print("> No GPU here: reduced shape (12 x 1000, batch 32) on the CPU. These numbers describe the CPU path,"
               " not the paper preset; the projections below assume this shape and device.\n")
+    cost = args.deterministic_cost
     print("| method | samples/s | ms/step | data wait ms | compute ms | data wait % | peak GPU GiB | "
-          "paper pre-training (50 ep x 17,441) |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+          "paper pre-training (50 ep x 17,441) |" + (" ms/step not deterministic | deterministic / not |" if cost else ""))
+    print("|---|---:|---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if cost else ""))
     for r in rows:
         print(f"| {r['method']} | {r['samples_per_s']:.0f} | {r['step_ms']} | {r['data_wait_ms']} | {r['compute_ms']} | "
               f"{100 * r['data_wait_share']:.1f} | {r['peak_gpu_gib'] if r['peak_gpu_gib'] is not None else 'n/a'} | "
-              f"{r['paper_pretrain_min']} min |")
+              f"{r['paper_pretrain_min']} min |"
+              + (f" {r['step_ms_nondeterministic']} | {r['deterministic_cost']:.3f} |" if cost else ""))
     pretrain_min = sum(r["paper_pretrain_min"] for r in rows)
     eval_min = len(discover()) * PAPER_EVAL_RECORDS / rate / 60
     print(f"\nFeature extraction: {rate:.0f} records/s at evaluation batch {config['evaluation']['batch_size']}; "
