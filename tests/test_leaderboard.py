@@ -89,9 +89,22 @@ def test_tables_show_ours_and_reference_separately(tmp_path):
     assert _cells(md, "| NORM") == ["NORM", "ETP", "60.0", "50.0", "25.0"]
     assert _cells(md, "| NORM", 1) == ["NORM", "ETP", "71.8", "56.8", "73.4"]
     assert "The ETP paper's Table 2 *(ref.)*, on the full dataset, for the same rows:" in md
+    assert "Not evaluable" not in md  # every class of the fixture has positive and negative test records
     assert {r["seed"] for r in machine["linear"]} == {0, 1}
     assert not machine["complete"] and len(machine["missing"]) > 0  # random init and CPSC rows never ran
     json.dumps(machine)  # machine-readable copy is plain JSON
+
+
+def test_a_class_without_positive_test_records_is_named_not_evaluable(tmp_path):
+    cfg = _config(tmp_path)
+    zs = _zs(cfg, "synth_ptbxl_super")
+    zs["per_class"]["HYP"] = {"auc": None, "acc": 0.98, "f1": 0.0, "evaluable": False}  # as zero_shot_metrics writes
+    _metric(cfg, "zeroshot", "etp", 0, "synth_ptbxl_super", zs)
+    md, _ = leaderboard.build(cfg, METHODS, TITLES, ZERO_SHOT)
+    assert _cells(md, "| HYP") == ["HYP", "ETP", "n/a", "98.0", "0.0"]
+    assert ("Not evaluable: HYP. The test records hold none of the class (or only records of it), so its AUC is "
+            "n/a; its ACC and F1 are shown but left out of the averages, which are over the other classes.") in md
+    assert md.count("Not evaluable") == 1  # once, under the table of the task whose class it is
 
 
 def test_header_names_the_settings_each_row_used(tmp_path):

@@ -121,6 +121,13 @@ def zeroshot(board) -> list[str]:
                      "is the best-scoring "
                      f"prompt. Steps: {steps or 'none'}.",
                      table(rows, ["Class", "Method", "AUC", "ACC", "F1"]) if rows else "_no zero-shot results yet_"]
+        # benchmark.evaluate.metrics.evaluable: a class needs positive and negative test records
+        unevaluable = [c for c in classes if any(not r["metrics"]["per_class"][c].get("evaluable", True)
+                                                 for m in zs_methods for r in board.results[("zeroshot", m, t)])]
+        if unevaluable:
+            sections.append(f"Not evaluable: {', '.join(unevaluable)}. The test records hold none of the class (or "
+                            "only records of it), so its AUC is n/a; its ACC and F1 are shown but left out of "
+                            "the averages, which are over the other classes.")
         paper = _paper_zeroshot(board, t, zs_methods, classes)
         if paper:
             sections += paper
