@@ -121,6 +121,17 @@ def changed(a: dict, b: dict) -> list[str]:
     return [f"{' '.join(map(str, k))}: {a[k]} -> {b.get(k, '(none)')}" for k in sorted(a) if a[k] != b.get(k)]
 
 
+def seed_key(group: tuple, seed: int) -> tuple:
+    """The key of `cells` for one seed of a group (method, kind, task, column, metric)."""
+    return (group[0], seed) + group[1:]
+
+
+def seed_mean(values: dict, group: tuple, seeds: list[int]) -> float | None:
+    """The mean over the seeds a group has in `values` (None when it has none)."""
+    xs = [values[seed_key(group, s)] for s in seeds if seed_key(group, s) in values]
+    return sum(xs) / len(xs) if xs else None
+
+
 def write_cells(path: Path, groups, seeds, va, vb, marks_a, marks_b, names) -> None:
     """One row per cell: each seed's value on both paths, the means over seeds, how far they moved, and the
     cell's ↑ / ↓ / ≈ mark on both paths (several-seed statistics)."""
@@ -133,19 +144,16 @@ def write_cells(path: Path, groups, seeds, va, vb, marks_a, marks_b, names) -> N
                      + [f"seed{s}_{p}" for s in seeds for p in ("a", "b")]
                      + ["mean_a", "mean_b", "abs_diff_points", "mark_a", "mark_b"])
         out.writerow(["# a: " + names[0], "b: " + names[1]])
-        for m, kind, task, column, metric in groups:
-            per_seed = [(va.get((m, s, kind, task, column, metric)), vb.get((m, s, kind, task, column, metric)))
-                        for s in seeds]
-            a = [x for x, _ in per_seed if x is not None]
-            b = [y for _, y in per_seed if y is not None]
-            ma, mb = (sum(a) / len(a) if a else None), (sum(b) / len(b) if b else None)
+        for g in groups:
+            m, kind, task, column, metric = g
+            per_seed = [(va.get(seed_key(g, s)), vb.get(seed_key(g, s))) for s in seeds]
+            ma, mb = seed_mean(va, g, seeds), seed_mean(vb, g, seeds)
             mark_key = (kind, task, column, metric, m)
             out.writerow([kind, task, column, metric, m]
                          + [f"{100 * v:.2f}" if v is not None else "" for pair in per_seed for v in pair]
                          + [f"{100 * ma:.2f}" if ma is not None else "", f"{100 * mb:.2f}" if mb is not None else "",
                             f"{100 * abs(ma - mb):.2f}" if None not in (ma, mb) else "",
                             marks_a.get(mark_key, ""), marks_b.get(mark_key, "")])
-
 
 
 def main(argv=None) -> int:
@@ -166,13 +174,9 @@ def main(argv=None) -> int:
     seeds = sorted({k[1] for k in common})
     one = [100 * abs(va[k] - vb[k]) for k in common]
     groups = sorted({(k[0],) + k[2:] for k in common})
-
-    def mean(v, g):
-        xs = [v[(g[0], s) + g[1:]] for s in seeds if (g[0], s) + g[1:] in v]
-        return sum(xs) / len(xs)
-    pooled = [100 * abs(mean(va, g) - mean(vb, g)) for g in groups]
-    sds = [100 * statistics.stdev([va[(g[0], s) + g[1:]] for s in seeds]) for g in groups
-           if len(seeds) > 1 and all((g[0], s) + g[1:] in va for s in seeds)]
+    pooled = [100 * abs(seed_mean(va, g, seeds) - seed_mean(vb, g, seeds)) for g in groups]
+    sds = [100 * statistics.stdev([va[seed_key(g, s)] for s in seeds]) for g in groups
+           if len(seeds) > 1 and all(seed_key(g, s) in va for s in seeds)]
     pooled_a, pooled_b = marks(ca, ba), marks(cb, bb)
     single = {"verdicts": 0, "verdicts_changed": 0, "changed": []}
     for s in seeds:
