@@ -2,17 +2,16 @@
 from __future__ import annotations
 
 import hashlib
-import http.server
 import json
 import socket
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 
 from benchmark.data import download as dl
+from benchmark.data.serve import LoopbackServer
 from conftest import REPO
 
 FILES = {
@@ -24,60 +23,19 @@ FILES = {
 }
 
 
-class Server:
-    """A tiny static server with HTTP Range support and switches to misbehave."""
+BASE = "files/ptb-xl/1.0.3/"
+
+
+class Server(LoopbackServer):
+    """The package's loopback server (benchmark.data.serve) serving a PhysioNet-shaped tree under BASE, with
+    its misbehaviour switches (cut_after, ignore_range); `file_requests` takes paths relative to BASE."""
 
     def __init__(self, root: Path):
-        self.root = root
-        self.requests: list[tuple[str, str | None]] = []  # (path, Range header)
-        self.cut_after: dict[str, int] = {}  # path -> bytes to send before dropping the connection (once)
-        self.ignore_range = False
-        server = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                rel = self.path.lstrip("/")
-                server.requests.append((rel, self.headers.get("Range")))
-                path = server.root / rel
-                if not path.is_file():
-                    self.send_error(404)
-                    return
-                data = path.read_bytes()
-                start = 0
-                rng = self.headers.get("Range")
-                if rng and not server.ignore_range:
-                    start = int(rng.removeprefix("bytes=").split("-")[0])
-                    if start >= len(data):
-                        self.send_response(416)
-                        self.send_header("Content-Range", f"bytes */{len(data)}")
-                        self.send_header("Content-Length", "0")
-                        self.end_headers()
-                        return
-                    self.send_response(206)
-                    self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-                else:
-                    self.send_response(200)
-                body = data[start:]
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                cut = server.cut_after.pop(rel.removeprefix("files/ptb-xl/1.0.3/"), None)
-                if cut is not None:
-                    self.wfile.write(body[:cut])
-                    self.wfile.flush()
-                    self.close_connection = True
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                    return
-                self.wfile.write(body)
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/files/ptb-xl/1.0.3/"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        super().__init__(root)
+        self.url += BASE
 
     def file_requests(self, rel: str) -> list[str | None]:
-        return [r for p, r in self.requests if p == f"files/ptb-xl/1.0.3/{rel}"]
+        return super().file_requests(BASE + rel)
 
 
 def make_tree(root: Path, files=FILES, sums_override: dict | None = None) -> Path:
@@ -98,11 +56,8 @@ def server(tmp_path, monkeypatch):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
     make_tree(tmp_path / "www")
-    srv = Server(tmp_path / "www")
-    srv.thread.start()
-    yield srv
-    srv.httpd.shutdown()
-    srv.httpd.server_close()
+    with Server(tmp_path / "www") as srv:
+        yield srv
 
 
 def fetch(server, dest, patterns=("ptbxl_database.csv", "scp_statements.csv", "records100/"), **kw):
@@ -140,7 +95,7 @@ def test_resume_of_a_partial_file_uses_range(server, tmp_path):
 def test_connection_dropped_mid_file_is_resumed(server, tmp_path):
     dest = tmp_path / "raw"
     rel = "records100/00000/00001_lr.dat"
-    server.cut_after[rel] = 5000
+    server.cut_after[BASE + rel] = 5000
     summary = fetch(server, dest)
     assert summary["resumed"] == 1
     ranges = server.file_requests(rel)
@@ -174,9 +129,7 @@ def test_checksum_mismatch_is_an_error_and_the_file_is_not_kept(tmp_path, monkey
         monkeypatch.delenv(var, raising=False)
     rel = "records100/00000/00001_lr.dat"
     make_tree(tmp_path / "www", sums_override={rel: "0" * 64})
-    srv = Server(tmp_path / "www")
-    srv.thread.start()
-    try:
+    with Server(tmp_path / "www") as srv:
         dest = tmp_path / "raw"
         with pytest.raises(dl.DownloadError) as err:
             fetch(srv, dest)
@@ -185,9 +138,6 @@ def test_checksum_mismatch_is_an_error_and_the_file_is_not_kept(tmp_path, monkey
         assert not (dest / rel).exists() and not (dest / (rel + ".part")).exists()
         assert (dest / "ptbxl_database.csv").exists()  # the good files are kept
         assert len(srv.file_requests(rel)) == 1  # a fresh full download that mismatches is not retried
-    finally:
-        srv.httpd.shutdown()
-        srv.httpd.server_close()
 
 
 def test_file_missing_on_the_server(server, tmp_path):

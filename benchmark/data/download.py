@@ -35,6 +35,7 @@ from benchmark.errors import BenchmarkError
 from benchmark.io import atomic_path
 
 SUMS_FILE = "SHA256SUMS.txt"
+PHYSIONET_FILES = "https://physionet.org/files/"   # what download.mirror replaces
 CHUNK = 1 << 20
 USER_AGENT = "ecg-benchmark/0.1 (+https://physionet.org; reproducible ECG benchmark downloader)"
 RETRY_HTTP = {408, 425, 429, 500, 502, 503, 504}
@@ -68,6 +69,15 @@ class Remote:
     config_key: str                        # the preset key that points at a local copy instead
     parts: dict                            # part name -> tuple of path prefixes ("dir/") or exact file names
     required: dict                         # part name -> exact names that must be listed in SHA256SUMS.txt
+
+    @property
+    def files_path(self) -> str:
+        """The project version's path under PhysioNet's files/ (e.g. ptb-xl/1.0.3/): where a mirror keeps it."""
+        return self.base_url.removeprefix(PHYSIONET_FILES)
+
+    def url(self, mirror: str | None = None) -> str:
+        """The base URL to download from: PhysioNet's, or the same path under `mirror`."""
+        return mirror.rstrip("/") + "/" + self.files_path if mirror else self.base_url
 
 
 PHYSIONET = {

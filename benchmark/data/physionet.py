@@ -517,9 +517,7 @@ def download_part(config: dict, source: str, part: str, out: Path) -> None:
                           + ", ".join(f"{s}: {sorted(r.parts)}" for s, r in PHYSIONET.items()))
     dl = config["download"]
     dest = raw_root({**config, remote.config_key: None}, source)
-    base_url = remote.base_url
-    if dl["mirror"]:
-        base_url = dl["mirror"].rstrip("/") + "/" + base_url.removeprefix("https://physionet.org/files/")
+    base_url = remote.url(dl["mirror"])
     summary = download_tree(base_url, dest, remote.parts[part], required=remote.required.get(part, ()),
                             workers=dl["workers"], retries=dl["retries"], backoff=dl["backoff"], timeout=dl["timeout"],
                             hint=local_copy_hint(remote.config_key, remote.title))
