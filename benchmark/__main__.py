@@ -101,6 +101,18 @@ def cmd_publish(args):
           file=sys.stderr)
 
 
+def cmd_mirror(args):
+    from benchmark.data.mirror import write_mirror
+
+    write_mirror(args.out, args.ptbxl, args.cpsc, args.seed, args.workers, args.cpsc_original)
+
+
+def cmd_serve(args):
+    from benchmark.data.serve import serve_forever
+
+    serve_forever(args.folder, args.port)
+
+
 def cmd_methods(args):
     from benchmark.method import describe
 
@@ -134,6 +146,19 @@ def main(argv=None) -> int:
     add("leaderboard", cmd_leaderboard)
     add("publish", cmd_publish)
     add("methods", cmd_methods)
+    sp = sub.add_parser("mirror", help="write a PhysioNet mirror of synthetic records (benchmark.data.mirror)")
+    sp.set_defaults(fn=cmd_mirror)
+    sp.add_argument("--out", required=True, help="a new or empty folder")
+    sp.add_argument("--ptbxl", type=int, default=21799, help="PTB-XL records (default: all 21,799 of v1.0.3)")
+    sp.add_argument("--cpsc", type=int, default=6877, help="CPSC2018 records (default: all 6,877)")
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--workers", type=int, default=None, help="processes (default: one per CPU)")
+    sp.add_argument("--cpsc-original", action="store_true",
+                    help="also write CPSC2018's original layout (A*.mat structs + REFERENCE.csv) in cpsc2018_original/")
+    sp = sub.add_parser("serve", help="serve a folder on 127.0.0.1 with HTTP Range support (benchmark.data.serve)")
+    sp.set_defaults(fn=cmd_serve)
+    sp.add_argument("folder")
+    sp.add_argument("--port", type=int, default=0, help="0: any free port (printed)")
     args = p.parse_args(argv)
 
     from benchmark.errors import BenchmarkError, storage_problem

@@ -326,6 +326,25 @@ def _cpsc_findings(label: str, rng: np.random.Generator) -> Findings:
     return f
 
 
+# The generator's parts for other writers of synthetic records (benchmark.data.mirror writes them in PhysioNet's
+# file formats): one signal and report generator, several layouts.
+draw_patient = _patient
+ptbxl_findings = _ptbxl_findings
+report = _report
+
+
+def cpsc_findings(labels: list[str], rng: np.random.Generator) -> Findings:
+    """Findings of a CPSC2018 record with one or more classes (CPSC2018 has records with two or three)."""
+    f = _cpsc_findings(labels[0], rng)
+    for extra in labels[1:]:
+        g = _cpsc_findings(extra, rng)
+        for flag in ("af", "avb1", "lbbb", "rbbb", "pac", "pvc", "st_depression"):
+            setattr(f, flag, getattr(f, flag) or getattr(g, flag))
+        f.ste = f.ste or g.ste
+    f.superclasses = list(labels)
+    return f
+
+
 def cohort_records(kind: str, n_records: int, seed: int, sampling_rate: int, seconds: float,
                    normalisation: str) -> Iterator[tuple[np.ndarray, dict]]:
     """Yield (signal (12, T) float32, records-table row) for each record of the cohort in order, one at a time
