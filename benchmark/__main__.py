@@ -63,7 +63,8 @@ def cmd_features(args):
 def cmd_linear(args):
     from benchmark.evaluate.steps import linear
 
-    linear(_config(args), args.method, args.seed, args.task, args.features, args.subsets, args.out, args.predictions)
+    linear(_config(args), args.method, args.seed, args.task, args.features, args.subsets, args.out, args.predictions,
+           args.threads)
 
 
 def cmd_zeroshot(args):

@@ -1,7 +1,8 @@
 """Linear evaluation (paper, Sec. 3.3): a logistic-regression classifier on frozen features.
 
-The paper's linear layer is solved exactly (L-BFGS) rather than by SGD. Features are standardised with the
-statistics of the records the classifier is fitted on. For each inverse regularisation strength C of the
+The paper's linear layer is solved to optimality (L-BFGS, every class and C of a task at once:
+benchmark.evaluate.logistic) rather than by SGD. Features are standardised with the statistics of the records
+the classifier is fitted on. For each inverse regularisation strength C of the
 config's grid the classifier is fitted on the train records (all of them, or a label-fraction subset), and the
 C with the best macro AUC on the *whole* val split is kept (ties: the smaller C); the test split is scored once,
 with that C. No choice ever looks at a test label. Multi-label tasks fit one binary classifier per class.
@@ -9,21 +10,19 @@ with that C. No choice ever looks at a test label. Multi-label tasks fit one bin
 from __future__ import annotations
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import StandardScaler
 
 from benchmark.errors import BenchmarkError
 from benchmark.evaluate import metrics as M
+from benchmark.evaluate.logistic import fit_logistic, reference_probabilities
 from benchmark.evaluate.tasks import TaskData
 
 
 def linear_probe(features: np.ndarray, data: TaskData, c_grid: list[float], train: np.ndarray | None = None,
-                 max_iter: int = 2000) -> dict:
+                 device="cpu", solver: str = "batched") -> dict:
     """Fit on `train` (positions into the task's rows; default: the whole train split), select C on val, score
     test. Returns the test metrics, the model selection and the test scores (probabilities)."""
     train = np.flatnonzero(data.split == "train") if train is None else np.asarray(train)
     va, te = np.flatnonzero(data.split == "val"), np.flatnonzero(data.split == "test")
-    X = StandardScaler().fit(features[train]).transform(features)
     n_classes = len(data.classes)
     if data.multi_label:
         present = data.y[train].sum(0)
@@ -36,18 +35,20 @@ def linear_probe(features: np.ndarray, data: TaskData, c_grid: list[float], trai
         if missing:
             raise BenchmarkError(f"linear probe: classes {[data.classes[m] for m in missing]} have no train record")
 
-    def fit(C):
-        if data.multi_label:
-            models = [LogisticRegression(C=C, max_iter=max_iter).fit(X[train], data.y[train, c])
-                      for c in range(n_classes)]
-            return lambda Z: np.stack([m.predict_proba(Z)[:, 1] for m in models], 1)
-        return LogisticRegression(C=C, max_iter=max_iter).fit(X[train], data.y[train]).predict_proba
-
-    search = []
-    for C in c_grid:
-        search.append({"C": C, "val_auc": float(M.macro_auc(data.y[va], fit(C)(X[va]))[0])})
-    best = max(search, key=lambda r: (np.nan_to_num(r["val_auc"], nan=-1), -r["C"]))
-    scores = fit(best["C"])(X[te])
+    if solver == "batched":
+        fit = fit_logistic(features[train], data.y[train], c_grid, data.multi_label, n_classes, device=device)
+        probabilities = lambda i, rows: fit.probabilities(features[rows], i)  # noqa: E731
+        solver_info = {"max_iterations": int(fit.iterations.max()), "not_converged": int((~fit.converged).sum())}
+    elif solver == "sklearn":   # the reference: one scikit-learn fit per class and C (benchmark.evaluate.logistic)
+        probabilities = lambda i, rows: reference_probabilities(  # noqa: E731
+            features[train], data.y[train], c_grid[i], data.multi_label, features[rows])
+        solver_info = {"reference": "scikit-learn"}
+    else:
+        raise BenchmarkError(f"linear probe: unknown solver {solver!r} (batched or sklearn)")
+    search = [{"C": C, "val_auc": float(M.macro_auc(data.y[va], probabilities(i, va))[0])}
+              for i, C in enumerate(c_grid)]
+    best = max(range(len(c_grid)), key=lambda i: (np.nan_to_num(search[i]["val_auc"], nan=-1), -c_grid[i]))
+    scores = probabilities(best, te)
     y = data.y[te]
     pred = M.predictions(scores, data.multi_label)
     y1h = M.onehot(y, n_classes)
@@ -55,7 +56,9 @@ def linear_probe(features: np.ndarray, data: TaskData, c_grid: list[float], trai
     return {"auc": float(M.macro(per_class, y1h)[0]), "f1": float(M.macro_f1(y, pred, n_classes)[0]),
             "classes_evaluated": int(M.evaluable(y1h).sum()),
             "per_class_auc": dict(zip(data.classes, map(float, per_class[0]))), "n_train": int(len(train)),
-            "selected_C": best["C"], "model_selection": search, "test_scores": scores}
+            "selected_C": c_grid[best], "model_selection": search,
+            "solver": solver_info,
+            "test_scores": scores}
 
 
 def headline(y: np.ndarray, score_sets: list[np.ndarray], multi_label: bool, W=None) -> dict:
@@ -68,14 +71,14 @@ def headline(y: np.ndarray, score_sets: list[np.ndarray], multi_label: bool, W=N
 
 
 def evaluate_fractions(features: np.ndarray, data: TaskData, subsets: dict[tuple[float, int], np.ndarray],
-                       c_grid: list[float]) -> tuple[dict, dict]:
+                       c_grid: list[float], device="cpu", solver: str = "batched") -> tuple[dict, dict]:
     """The linear probe on every label-fraction subset: (metrics per fraction, the draws' means and each draw;
     test scores per (fraction, draw)). CIs and tests: benchmark.evaluate.compare, from the saved scores."""
     out, scores = {}, {}
     for fraction in sorted({f for f, _ in subsets}):
         ids, draws = sorted(d for f, d in subsets if f == fraction), []
         for draw in ids:
-            result = linear_probe(features, data, c_grid, subsets[(fraction, draw)])
+            result = linear_probe(features, data, c_grid, subsets[(fraction, draw)], device, solver)
             scores[(fraction, draw)] = result.pop("test_scores")
             draws.append(result)
         out[f"{fraction:g}"] = {"fraction": fraction, "auc": float(np.mean([d["auc"] for d in draws])),

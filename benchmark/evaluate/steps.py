@@ -6,7 +6,7 @@ Features and zero-shot go through the method (`Method.features`, `Method.embed_e
 (`build_encoder`, the input it declares) and loaded from the weights its pre-training step exported, whether
 that step trained it, exported its initialisation or loaded a published checkpoint. Stored signals reach it
 through benchmark.inputs (resampled, cropped and reordered to its input, in one place). The linear probe needs
-neither torch nor the method.
+torch (its solver, benchmark.evaluate.logistic) but not the method.
 """
 from __future__ import annotations
 
@@ -112,12 +112,15 @@ def extract_features(config: dict, method: str, seed: int, dataset: str, out, th
     write_npz(out, features=feats, ecg_id=store.records["ecg_id"].to_numpy().astype(str))
 
 
-def linear(config: dict, method: str, seed: int, task_name: str, features, subsets, out, predictions) -> None:
+def linear(config: dict, method: str, seed: int, task_name: str, features, subsets, out, predictions,
+           threads: int | None = None) -> None:
     """The linear probe at every label fraction (C chosen on val), its metrics and its test scores."""
+    from benchmark import runtime
     from benchmark.evaluate.linear import evaluate_fractions
 
     t0 = time.time()
-    np.random.seed(seed)
+    runtime.setup(threads, seed)
+    device = runtime.pick_device(config["device"])
     settings, store, data = task(config, task_name)
     info = train_log(config, method, seed)
     saved = np.load(features)
@@ -128,13 +131,15 @@ def linear(config: dict, method: str, seed: int, task_name: str, features, subse
     chosen = {(f, d): subset_positions(data, table, f, d, subsets)
               for f, d in table[["fraction", "draw"]].drop_duplicates().itertuples(index=False)}
     test = data.split == "test"
-    fractions, scores = evaluate_fractions(saved["features"][data.rows], data, chosen, config["evaluation"]["c_grid"])
+    fractions, scores = evaluate_fractions(saved["features"][data.rows], data, chosen, config["evaluation"]["c_grid"],
+                                           device)
     full = fractions["1"]  # the paper's protocol (100 % of the labels) is the headline
     metrics = {"auc": full["auc"], "f1": full["f1"], "classes_evaluated": full["draws"][0]["classes_evaluated"],
                "per_class_auc": full["draws"][0]["per_class_auc"], "selected_C": full["draws"][0]["selected_C"],
                "model_selection": full["draws"][0]["model_selection"], "fractions": fractions}
     write_npz(predictions, y=data.y[test], **{f"scores_f{f:g}_d{d}": v for (f, d), v in scores.items()})
-    write_json(out, {**_provenance(config, method, seed, task_name, data, t0, info, "CPU (scikit-learn)"),
+    write_json(out, {**_provenance(config, method, seed, task_name, data, t0, info, runtime.device_name(device),
+                                   device),
                      "kind": "linear", "metrics": metrics})
 
 

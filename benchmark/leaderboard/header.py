@@ -105,7 +105,7 @@ def _environments(board) -> list[str]:
     from benchmark.runtime import describe
 
     steps = (("pre-training", "pretrain_environment", ("linear", "zeroshot")),
-             ("linear probes; scikit-learn on the CPU, torch's deterministic flag does not apply",
+             ("linear probes (batched L-BFGS in torch, benchmark.evaluate.logistic)",
               "eval_environment", ("linear",)),
              ("zero-shot", "eval_environment", ("zeroshot",)))
     lines = []
