@@ -76,7 +76,7 @@ def cmd_zeroshot(args):
 def cmd_compare(args):
     from benchmark.evaluate.steps import write_stats
 
-    write_stats(_config(args), args.task, args.out)
+    write_stats(_config(args), args.task, args.out, args.threads)
 
 
 def cmd_plots(args):

@@ -85,7 +85,7 @@ def bench_linear(tasks: list[str], solver: str) -> list[tuple]:
     return rows
 
 
-def bench_compare(runs: int = 27, resamples: int = 1000) -> tuple[float, float]:
+def bench_compare(runs: int = 27, resamples: int = 1000, threads: int = 2) -> tuple[float, float]:
     """compare_linear for ptbxl_all: `runs` (method, seed) score files x 7 subsets, on the task's resamples."""
     import tempfile
 
@@ -106,7 +106,7 @@ def bench_compare(runs: int = 27, resamples: int = 1000) -> tuple[float, float]:
                 write_npz(paths.predictions(config, "linear", m, s, "ptbxl_all"), y=y,
                           **{f"scores_f{f:g}_d{d}": np.clip(y * 0.3 + rng.random((n_test, k)), 0, 1) for f, d in keys})
         w0, c0 = time.perf_counter(), cpu_seconds()
-        compare_linear(config, "ptbxl_all", {m: [0, 1, 2] for m in methods})
+        compare_linear(config, "ptbxl_all", {m: [0, 1, 2] for m in methods}, threads=threads)
         return time.perf_counter() - w0, cpu_seconds() - c0
 
 
@@ -131,9 +131,9 @@ def main() -> None:
         print(f"| **total** | | {sum(r[2] for r in rows)} | **{sum(r[3] for r in rows):.1f}** | "
               f"{sum(r[4] for r in rows):.1f} | | | |")
     if args.compare:
-        wall, cpu = bench_compare()
+        wall, cpu = bench_compare(threads=args.threads)
         print(f"\ncompare_linear, ptbxl_all, 27 runs x 7 subsets x 1,000 resamples x 71 classes: "
-              f"{wall:.1f} s wall, {cpu:.1f} s CPU")
+              f"{wall:.1f} s wall, {cpu:.1f} s CPU, {args.threads} thread(s)")
 
 
 if __name__ == "__main__":

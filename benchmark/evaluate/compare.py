@@ -75,7 +75,17 @@ def _seed_draws(config: dict, seeds: dict[str, list[int]], resamples: int) -> di
     return {m: seed_draws(len(s), resamples, config["evaluation"]["bootstrap"]["seed"]) for m, s in seeds.items()}
 
 
-def compare_linear(config: dict, task: str, seeds: dict[str, list[int]], external=()) -> dict:
+def _map(fn, items: list, threads: int | None) -> list:
+    """fn over items, on `threads` threads (the metrics spend their time in numpy, which releases the GIL)."""
+    if not threads or threads < 2 or len(items) < 2:
+        return [fn(x) for x in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(fn, items))
+
+
+def compare_linear(config: dict, task: str, seeds: dict[str, list[int]], external=(), threads: int | None = None) -> dict:
     ev = config["evaluation"]
     level, methods = ev["bootstrap"]["level"], list(seeds)
     y, preds = load_predictions(config, "linear", task, seeds)
@@ -87,8 +97,10 @@ def compare_linear(config: dict, task: str, seeds: dict[str, list[int]], externa
     for fraction in sorted(ev["label_fractions"]):
         keys = [f"scores_f{fraction:g}_d{d}" for d in range(1 if fraction >= 1 else ev["fraction_draws"])]
         values, point = {"auc": {}, "f1": {}}, {"auc": {}, "f1": {}}
+        runs = [(m, s) for m in methods for s in seeds[m]]
+        resampled = dict(zip(runs, _map(lambda r: headline(y, [preds[r][k] for k in keys], multi, W), runs, threads)))
         for m in methods:
-            boot = [headline(y, [preds[(m, s)][k] for k in keys], multi, W) for s in seeds[m]]
+            boot = [resampled[(m, s)] for s in seeds[m]]
             once = [headline(y, [preds[(m, s)][k] for k in keys], multi) for s in seeds[m]]
             for metric in ("auc", "f1"):
                 values[metric][m] = seed_mean(np.stack([b[metric] for b in boot]), draws[m])
@@ -98,7 +110,8 @@ def compare_linear(config: dict, task: str, seeds: dict[str, list[int]], externa
     return out
 
 
-def compare_zeroshot(config: dict, task: str, seeds: dict[str, list[int]], classes: list[str], external=()) -> dict:
+def compare_zeroshot(config: dict, task: str, seeds: dict[str, list[int]], classes: list[str], external=(),
+                     threads: int | None = None) -> dict:
     ev = config["evaluation"]
     level, methods = ev["bootstrap"]["level"], list(seeds)
     y, preds = load_predictions(config, "zeroshot", task, seeds)
@@ -106,8 +119,10 @@ def compare_zeroshot(config: dict, task: str, seeds: dict[str, list[int]], class
     W, repaired = resamples(config, task, y1h)
     draws = _seed_draws(config, seeds, len(W))
     boot, once = {}, {}
+    runs = [(m, s) for m in methods for s in seeds[m]]
+    resampled = dict(zip(runs, _map(lambda r: per_class(y, preds[r]["scores"], W), runs, threads)))
     for m in methods:
-        per_seed = [per_class(y, preds[(m, s)]["scores"], W) for s in seeds[m]]
+        per_seed = [resampled[(m, s)] for s in seeds[m]]
         boot[m] = {k: seed_mean(np.stack([p[k] for p in per_seed]), draws[m]) for k in KEYS}       # (B, C)
         once[m] = {k: np.mean([per_class(y, preds[(m, s)]["scores"])[k] for s in seeds[m]], axis=0) for k in KEYS}
     out = {"average": {}, "per_class": {}, "classes_evaluated": int(M.evaluable(y1h).sum()),

@@ -30,21 +30,39 @@ def onehot(y: np.ndarray, n_classes: int) -> np.ndarray:
 
 
 def auc_per_class(y1h: np.ndarray, scores: np.ndarray, W=None) -> np.ndarray:
-    """(B, C) one-vs-rest AUC of `scores` (n, C) against 0/1 labels `y1h` (n, C) under weights W (B, n)."""
+    """(B, C) one-vs-rest AUC of `scores` (n, C) against 0/1 labels `y1h` (n, C) under weights W (B, n).
+
+    Per class: sum over positives i of w_i x (the negative weight scored below s_i + half the negative weight
+    tied with it), over (positive weight x negative weight). The negatives' weights are summed cumulatively in
+    score order once, and each positive looks its two sums up (searchsorted, left and right of its score): one
+    pass over B x n, vectorised across the resamples. Bootstrap weights are small integers (multiplicities), so
+    the sums are exact integers (int16 where they fit): a quarter of float64's memory traffic, and the same
+    result; the division is float64."""
     W = _weights(W, len(scores))
+    n = len(scores)
+    if W.size and W.min() >= 0 and W.max() <= 255 and np.array_equal(W, np.round(W)):
+        # sums of a row stay below n x 255; their pair counts below n^2 x 255^2 / 2
+        total = np.int16 if W.sum(1).max() <= np.iinfo(np.int16).max else np.int64
+        pair = np.int32 if 2.0 * W.sum(1).max() ** 2 < np.iinfo(np.int32).max else np.int64
+    else:
+        total = pair = np.float64
+    WT = np.ascontiguousarray(W.T, dtype=total)          # records as rows: the sums run across resamples at once
     out = np.full((W.shape[0], scores.shape[1]), np.nan)
     for c in range(scores.shape[1]):
-        order = np.argsort(scores[:, c], kind="mergesort")
-        s, pos = scores[order, c], y1h[order, c].astype(bool)
-        starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])       # groups of tied scores
-        w = W[:, order]
-        gp = np.add.reduceat(w * pos, starts, axis=1)               # positive weight per tie group
-        gn = np.add.reduceat(w * ~pos, starts, axis=1)
-        below = np.cumsum(gn, axis=1) - gn                          # negative weight strictly below
-        denom = gp.sum(1) * gn.sum(1)
+        pos = y1h[:, c].astype(bool)
+        if pos.all() or not pos.any():
+            continue
+        s, neg_idx, pos_idx = scores[:, c], np.flatnonzero(~pos), np.flatnonzero(pos)
+        order = neg_idx[np.argsort(s[neg_idx], kind="stable")]
+        below = np.zeros((len(order) + 1, W.shape[0]), dtype=total)     # below[q]: weight of the q lowest negatives
+        np.cumsum(np.take(WT, order, axis=0), axis=0, out=below[1:])
+        lo = np.searchsorted(s[order], s[pos_idx], side="left")
+        hi = np.searchsorted(s[order], s[pos_idx], side="right")
+        twice = np.take(below, lo, axis=0).astype(pair) + np.take(below, hi, axis=0)   # 2 x (below + half tied)
+        count = (np.take(WT, pos_idx, axis=0).astype(pair) * twice).sum(0) / 2
+        denom = below[-1].astype(np.float64) * WT[pos_idx].sum(0, dtype=np.float64)
         with np.errstate(invalid="ignore", divide="ignore"):
-            auc = (gp * (below + 0.5 * gn)).sum(1) / denom
-        out[:, c] = np.where(denom > 0, auc, np.nan)
+            out[:, c] = np.where(denom > 0, count / denom, np.nan)
     return out
 
 

@@ -179,7 +179,7 @@ def zeroshot(config: dict, method: str, seed: int, task_name: str, out, predicti
                      "kind": "zeroshot", "metrics": metrics})
 
 
-def write_stats(config: dict, task_name: str, out) -> None:
+def write_stats(config: dict, task_name: str, out, threads: int | None = None) -> None:
     """Bootstrap CIs and paired tests between the methods of a task (benchmark.evaluate.compare)."""
     from benchmark.evaluate.compare import compare_linear, compare_zeroshot
     from benchmark.method import run_selection
@@ -191,8 +191,8 @@ def write_stats(config: dict, task_name: str, out) -> None:
     result = {"task": task_name, "seeds": seeds, "external": external, "bootstrap": ev["bootstrap"],
               "test_records": int((data.split == "test").sum())}
     if task_name in ev["linear_tasks"]:
-        result["linear"] = compare_linear(config, task_name, seeds, external)
+        result["linear"] = compare_linear(config, task_name, seeds, external, threads)
     zero_shot = {m: seeds[m] for m, s in specs.items() if s.cls.zero_shot}
     if task_name in ev["zeroshot_tasks"] and zero_shot:
-        result["zeroshot"] = compare_zeroshot(config, task_name, zero_shot, data.classes, external)
+        result["zeroshot"] = compare_zeroshot(config, task_name, zero_shot, data.classes, external, threads)
     write_json(out, result)

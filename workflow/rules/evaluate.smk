@@ -95,12 +95,13 @@ rule compare:
         h=lambda w: config_hash({"task": records_of(w.task), "boot": BOOT, "seeds": METHOD_SEEDS,
                                  "fractions": FRACTIONS, "methods": list(METHODS)}),
         code=CODE,
+    threads: min(4, CORES)   # bootstrap metrics of the runs in parallel (benchmark.evaluate.compare)
     log:
         LOGS / "compare" / "{task}.log",
     conda:
         ENV
     shell:
-        '"$BENCHMARK_PYTHON" -m benchmark compare --config "$BENCHMARK_SETTINGS" --task {wildcards.task} --out {output} '
+        '"$BENCHMARK_PYTHON" -m benchmark compare --config "$BENCHMARK_SETTINGS" --task {wildcards.task} --threads {threads} --out {output} '
         "2>&1 | tee {log}"
 
 
