@@ -126,6 +126,19 @@ def test_original_cpsc_layout_gives_the_same_store(mirror, tmp_path):
     assert reference.startswith(b"Recording,First_label,Second_label,Third_label\r\n")
 
 
+def test_records100_of_the_mirror_as_a_local_copy(mirror, tmp_path):
+    """records100 (the same records resampled to 100 Hz, as PTB-XL's were made) read from a local copy at 100 Hz."""
+    datasets = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["datasets"]
+    cfg = load_config(REPO / "config" / "config.yaml", {
+        "results_dir": str(tmp_path / "results"), "ptbxl_dir": str(ptbxl_root(mirror)), "datasets": datasets,
+        "data": {"sampling_rate": 100, "seconds": 10, "normalisation": "minmax"}})
+    prepare(cfg, "ptbxl", tmp_path / "store", threads=1)
+    store = load_store(tmp_path / "store")
+    assert store.signals.shape == (N_PTBXL, 12, 1000) and store.meta["signal_folder"] == "records100"
+    assert store.records["labels"].tolist() == [
+        ";".join(c for c in SUPERCLASSES if c in f.superclasses) for f, _ in plan.ptbxl_plan(N_PTBXL, SEED)]
+
+
 def test_database_table_has_the_real_columns_and_values(mirror):
     root = ptbxl_root(mirror)
     header = (root / "ptbxl_database.csv").read_text().splitlines()[0].split(",")
