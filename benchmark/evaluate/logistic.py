@@ -7,17 +7,18 @@ The objective is scikit-learn's LogisticRegression(penalty="l2", solver="lbfgs")
 with the binary log-loss (multi-label tasks, and single-label tasks of two classes: one problem per class) or
 the multinomial log-loss (single-label tasks: one problem with a weight column per class). Every (C, class)
 problem of a task is one member of a batch; a member stops when the largest entry of its gradient is below
-`tol` (the test of scipy's L-BFGS-B that scikit-learn uses, there with 1e-4), so the batch reaches the optimum each problem
-would reach alone. The result does not depend on how many problems share the batch.
+`tol` (the test of scipy's L-BFGS-B, which scikit-learn runs with 1e-4), so the batch reaches the optimum each
+problem would reach alone. The result does not depend on how many problems share the batch.
 
-Two things make it fast (the optimum is unchanged; tests/test_linear_probe.py checks it against scikit-learn):
+What makes it fast (the optimum is unchanged; tests/test_linear_probe.py checks it against scikit-learn):
 - the records are whitened once per fit (the eigenvectors of their covariance; directions of zero variance
   are dropped, where the L2 optimum has no weight anyway), so the data term's Hessian is close to a multiple
   of the identity, and every coordinate is scaled by its approximate curvature (the class's p(1-p) plus its
   penalty): L-BFGS then needs tens of iterations instead of hundreds;
 - all members are solved by one batched L-BFGS (Nocedal & Wright 2006, Alg. 7.4) with its own history, step
   and stopping per member (backtracking Armijo line search), in torch: matrix products over all members at
-  once, on the GPU when there is one. Converged members leave the batch.
+  once, on the GPU when there is one. Converged members leave the batch;
+- float32 arithmetic (DTYPE, below).
 """
 from __future__ import annotations
 
@@ -29,14 +30,16 @@ import torch
 HISTORY = 10          # L-BFGS memory: scipy's default maxcor, which scikit-learn uses
 ARMIJO = 1e-4         # sufficient-decrease constant of the line search
 MAX_HALVINGS = 40     # backtracking steps before a member is stopped where it is (scipy: maxls)
-DTYPE = torch.float64   # the solver's state, losses and residuals
-COMPUTE = torch.float32  # the two matrix products with the records (most of the time): relative error ~1e-7
+# The solver runs in float32 (the whitening in float64): half of float64's time, and as accurate here, the line
+# search accepting a step on the gradient's sign where float32 differences of the loss are rounding.
+DTYPE = torch.float32
 
 
 @dataclass
 class Fit:
-    """The solution of every member: whitening map (d, r), weights (G, r, m) and intercepts (G, m) per C, for
-    the binary case stacked per class (G, K, r) / (G, K)."""
+    """The solution of every member p: the standardisation and whitening map (d, r) of the fitted records, and
+    weights (P, r, m) and intercepts (P, m) in whitened coordinates; binary: member p = (C p // K, class p % K),
+    m = 1; multinomial: member p = C p, m = K."""
     mean: np.ndarray
     scale: np.ndarray
     whiten: torch.Tensor
@@ -51,12 +54,13 @@ class Fit:
     def probabilities(self, X: np.ndarray, c_index: int) -> np.ndarray:
         """(n, K) class probabilities of the records X (raw features) under the c_index-th C."""
         Z = self._project(X)
+        W, b = self.weights.to(Z.dtype), self.bias.to(Z.dtype)
         if self.binary:
-            k = self.weights.shape[0] // self.n_c
-            w = self.weights[c_index * k:(c_index + 1) * k, :, 0]                 # (K, r)
-            p = torch.sigmoid(Z @ w.T + self.bias[c_index * k:(c_index + 1) * k, 0]).cpu().numpy()
+            k = W.shape[0] // self.n_c
+            p = torch.sigmoid(Z @ W[c_index * k:(c_index + 1) * k, :, 0].T + b[c_index * k:(c_index + 1) * k, 0])
+            p = p.cpu().numpy()
             return np.concatenate([1 - p, p], 1) if self.two_class else p
-        return torch.softmax(Z @ self.weights[c_index] + self.bias[c_index], 1).cpu().numpy()
+        return torch.softmax(Z @ W[c_index] + b[c_index], 1).cpu().numpy()
 
     def _project(self, X: np.ndarray) -> torch.Tensor:
         Xs = (np.asarray(X, dtype=np.float64) - self.mean) / self.scale
@@ -77,16 +81,16 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, c_grid: list[float], multi_label:
     probabilities up to ~1e-2 from the optimum at large C; here it costs a few iterations."""
     X = np.asarray(X, dtype=np.float64)
     mean, scale = standardisation(X)
-    dtype = DTYPE
-    Xs = torch.as_tensor((X - mean) / scale, dtype=dtype, device=device)
+    Xs = torch.as_tensor((X - mean) / scale, dtype=torch.float64, device=device)
     n = len(Xs)
     evals, evecs = torch.linalg.eigh(Xs.T @ Xs / n)
     keep = evals > evals.max().clamp_min(1e-300) * 1e-10
     lam, V = evals[keep], evecs[:, keep]
     whiten = V / lam.sqrt()                                  # (d, r): Z = Xs V lam^-1/2 has identity covariance
-    Z = Xs @ whiten
+    dtype = DTYPE
+    Z = (Xs @ whiten).to(dtype)
+    lam, V = lam.to(dtype), V.to(dtype)
     r, G = Z.shape[1], len(c_grid)
-    Zc = Z.to(COMPUTE)
     Cs = torch.as_tensor(c_grid, dtype=dtype, device=device)
     binary = multi_label or n_classes == 2
     if binary:
@@ -115,7 +119,7 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, c_grid: list[float], multi_label:
         """Loss (a,) and gradient (a, r+1, m) w.r.t. u of the members idx."""
         v = u / root_h[idx]
         W, b = v[:, :r, :], v[:, r, :]                                                       # (a, r, m), (a, m)
-        logits = (Zc @ W.permute(1, 0, 2).reshape(r, -1).to(COMPUTE)).to(dtype).reshape(n, len(idx), m) + b
+        logits = (Z @ W.permute(1, 0, 2).reshape(r, -1)).reshape(n, len(idx), m) + b
         if binary:
             z, t = logits[..., 0], Y[:, member_class[idx]]
             data = (torch.nn.functional.softplus(z) - t * z).mean(0)
@@ -126,7 +130,7 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, c_grid: list[float], multi_label:
             R = (torch.exp(logits - lse[..., None]) - onehot[:, None, :]) / n                 # (n, a, m)
         pen = penalty[idx][:, :, None]
         loss = data + 0.5 * (pen * W * W).sum((1, 2))
-        gW = (Zc.T @ R.reshape(n, -1).to(COMPUTE)).to(dtype).reshape(r, len(idx), m).permute(1, 0, 2) + pen * W
+        gW = (Z.T @ R.reshape(n, -1)).reshape(r, len(idx), m).permute(1, 0, 2) + pen * W
         g = torch.cat([gW, R.sum(0)[:, None, :]], 1)
         return loss, g / root_h[idx]
 
@@ -175,8 +179,8 @@ def _lbfgs(objective, max_gradient, u: torch.Tensor, tol: float, max_iter: int):
             p = torch.nonzero(pending).flatten()
             fp, gp = objective((x[a[p]] + step[p, None] * d[p]).reshape(len(p), *shape), a[p])
             # sufficient decrease, or (the objective being convex) a slope still <= 0 at the trial point: f fell
-            # all along the step. The second test uses the gradient, which float32 products keep accurate, where
-            # differences of f below ~1e-9 are rounding.
+            # all along the step. The second test uses the gradient, accurate in float32 where differences of f
+            # near the optimum are rounding.
             ok = (fp <= f[a[p]] + ARMIJO * step[p] * slope[p]) | ((gp.reshape(len(p), D) * d[p]).sum(1) <= 0)
             f_new[p[ok]], g_new[p[ok]] = fp[ok], gp.reshape(len(p), D)[ok]
             pending[p[ok]] = False
