@@ -95,6 +95,60 @@ def check_references(config: dict) -> None:
             raise ConfigError(f"evaluation.{kind} names {unknown}, which are not defined under tasks: {sorted(tasks)}")
 
 
+def _schema_types(schema: dict) -> set[str]:
+    """The JSON types a (sub)schema admits: its `type`, and those of its oneOf/anyOf branches and consts."""
+    kind = schema.get("type")
+    types = set(kind if isinstance(kind, list) else [kind] if kind else [])
+    if "const" in schema:
+        types.add("string" if isinstance(schema["const"], str) else type(schema["const"]).__name__)
+    for key in ("oneOf", "anyOf"):
+        for branch in schema.get(key, []):
+            types |= _schema_types(branch)
+    return types
+
+
+def _child_schema(schema: dict, key: str) -> dict:
+    if key in schema.get("properties", {}):
+        return schema["properties"][key]
+    if isinstance(schema.get("additionalProperties"), dict):
+        return schema["additionalProperties"]
+    for branch in schema.get("oneOf", []) + schema.get("anyOf", []):
+        sub = _child_schema(branch, key)
+        if sub:
+            return sub
+    return {}
+
+
+def _typed(value, schema: dict):
+    if isinstance(value, dict):
+        return {k: _typed(v, _child_schema(schema, k)) for k, v in value.items()}
+    if isinstance(value, list):
+        items = schema.get("items") or next((b.get("items") for b in schema.get("oneOf", []) + schema.get("anyOf", [])
+                                             if isinstance(b.get("items"), dict)), {})
+        return [_typed(v, items) for v in value]
+    if isinstance(value, str):
+        types = _schema_types(schema)
+        if types and "string" not in types:   # the schema wants a number, boolean or null here: read it as YAML
+            try:
+                parsed = yaml.safe_load(value)
+            except yaml.YAMLError:
+                return value
+            return value if isinstance(parsed, (str, dict, list)) else parsed
+    return value
+
+
+def typed_overrides(overrides: dict, schema_path: str | Path | dict = CONFIG_SCHEMA) -> dict:
+    """`snakemake --config KEY=VALUE` values with the types the preset's schema gives their keys.
+
+    Snakemake reads a VALUE that is a mapping or a list (`--config 'pretrain={epochs: 1}'`, `'seeds=[0,1]'`) as
+    YAML text *without types*: every leaf arrives as a string, and the schema then refuses `'1'` where it wants an
+    integer. A leaf string is read as YAML where the schema admits no string at that place (an integer, number,
+    boolean or null); strings stay strings wherever the schema allows one. Top-level scalars are already typed by
+    Snakemake and pass through unchanged."""
+    schema = schema_path if isinstance(schema_path, dict) else read_yaml(schema_path)
+    return _typed(dict(overrides), schema)
+
+
 def load_config(path: str | Path, overrides: dict | None = None) -> dict:
     """A preset (YAML) or a resolved config (JSON written by the Snakefile), validated and complete."""
     path = Path(path)

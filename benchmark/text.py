@@ -75,13 +75,33 @@ class FrozenTextEncoder:
         return np.concatenate(out) if out else np.zeros((0, self.dim), np.float32)
 
 
+def model_fingerprint(model: str) -> str | None:
+    """What a local model folder holds: every file's relative name, size and modification time (a model saved again
+    into the same folder is another model, though its path is the same). None for a Hub id or a packaged model,
+    which their name identifies."""
+    if not os.path.isdir(model):
+        return None
+    root = Path(model)
+    files = []
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if path.is_file() and not any(part.startswith(".") for part in rel.parts):
+            st = path.stat()
+            files.append((rel.as_posix(), st.st_size, st.st_mtime_ns))
+    return stable_hash(files, length=16)
+
+
 def cache_key(model: str, texts: list[str]) -> str:
     """Model, texts and this module's code (its pooling decides the embedding): an edit here is never served
-    embeddings computed by the previous code."""
+    embeddings computed by the previous code; and for a local folder, what its files are."""
     from benchmark.provenance import fingerprint
 
     here = Path(__file__)
-    return stable_hash({"model": model, "texts": list(texts), "code": fingerprint([here], here.parent)}, length=20)
+    key = {"model": model, "texts": list(texts), "code": fingerprint([here], here.parent)}
+    files = model_fingerprint(model)
+    if files is not None:
+        key["files"] = files
+    return stable_hash(key, length=20)
 
 
 def embed_texts(model: str, texts: list[str], cache_dir: str | Path, device: str = "cpu") -> np.ndarray:

@@ -8,15 +8,16 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 from snakemake.settings.types import DeploymentMethod
-from snakemake.utils import validate
+from snakemake.utils import update_config, validate
 
 REPO = Path(workflow.basedir).parent
 sys.path.insert(0, str(REPO))
 
-from benchmark import data as bdata, leaderboard, paths, provenance, weights  # noqa: E402
+from benchmark import data as bdata, leaderboard, paths, provenance, text, weights  # noqa: E402
 from benchmark.data import physionet  # noqa: E402
 from benchmark.evaluate import plots  # noqa: E402
-from benchmark.config import RUN_SELECTION, check_references, check_removed_keys, config_hash, result_settings  # noqa: E402
+from benchmark.config import (RUN_SELECTION, check_references, check_removed_keys, config_hash,  # noqa: E402
+                              result_settings, typed_overrides)
 from benchmark.errors import BenchmarkError  # noqa: E402
 from benchmark.io import write_json_once  # noqa: E402
 from benchmark.method import freeze_selection, run_settings  # noqa: E402
@@ -28,9 +29,9 @@ try:
                              "file; remove it")
 except BenchmarkError as e:
     raise WorkflowError(f"cannot build the workflow: {e}") from None
-# `--config 'seeds=[0,1,2]'` reaches Snakemake as strings; a list of whole numbers given so is meant as numbers
-if isinstance(config.get("seeds"), list):
-    config["seeds"] = [int(s) if isinstance(s, str) and s.strip().isdigit() else s for s in config["seeds"]]
+# `--config 'seeds=[0,1,2]'` or `'pretrain={epochs: 1}'` reaches Snakemake as text (every leaf a string): give
+# each leaf the type the schema wants there (benchmark.config.typed_overrides)
+update_config(config, typed_overrides(workflow.config_settings.config))
 validate(config, "../schemas/config.schema.yaml")
 try:
     check_references(config)
@@ -132,6 +133,14 @@ def prepare_hash(w):
         if config.get(physionet.PHYSIONET[ds["source"]].config_key):
             parts["raw_files"] = physionet.raw_fingerprint(config, w.dataset)
     return config_hash(parts)
+
+
+def text_model_hash() -> str:
+    """The text model's name and, for a local folder, what its files are: a model saved again into the same folder
+    embeds the reports again (benchmark.text.model_fingerprint)."""
+    name = config["pretrain"]["text_model"]
+    files = text.model_fingerprint(name)
+    return config_hash(name) if files is None else config_hash({"model": name, "files": files})
 
 
 def store_reports_and_weights(w):

@@ -76,7 +76,7 @@ rule embed_reports:
     output:
         paths.report_embeddings(config),
     params:
-        h=config_hash(config["pretrain"]["text_model"]),
+        h=text_model_hash(),
         code=CODE,
     threads: CORES
     log:
