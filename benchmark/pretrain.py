@@ -263,7 +263,7 @@ def _pretrain(config: dict, spec: MethodSpec, seed: int, out_dir: Path, threads:
         log.append({"epoch": epoch + 1, "loss": float(loss_sum) / max(1, len(batches)), "lr": scheduler.get_last_lr()[0],
                     "seconds": round(time.time() - t0, 1), "epoch_seconds": round(seconds, 3),
                     "data_wait_seconds": round(batches.wait_seconds, 3),
-                    "samples_per_second": round(len(batches) * batch_size / max(seconds, 1e-9), 1)})
+                    "samples_per_second": round(len(batches) * min(batch_size, len(idx)) / max(seconds, 1e-9), 1)})
         if term_sums:
             log[-1]["terms"] = {name: float(total) / count for name, (total, count) in term_sums.items()}
         print(f"[{spec.name} seed {seed}] epoch {epoch + 1}/{epochs} loss {log[-1]['loss']:.4f} "

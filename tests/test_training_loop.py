@@ -100,6 +100,17 @@ def test_named_loss_terms_are_logged_per_epoch(toy):
         pretrain(config, spec, seed=0, out_dir=tmp / "no_total", threads=1)
 
 
+def test_throughput_counts_the_records_a_batch_holds(toy):
+    """With fewer training records than the batch size (a small rehearsal of the paper preset: 80 records at batch
+    128), a batch holds every record once; samples/s counted the configured batch instead and overstated it."""
+    config, spec, tmp = toy
+    config["pretrain"].update(epochs=1, batch_size=64)                         # 20 training records
+    info = pretrain(config, spec, seed=0, out_dir=tmp / "short", threads=1)
+    e = info["loss_log"][0]
+    assert info["steps_per_epoch"] == 1 and spec.cls.calls == 1
+    assert e["samples_per_second"] * e["epoch_seconds"] == pytest.approx(20, rel=0.02)
+
+
 def test_nan_loss_stops_naming_method_and_epoch(toy):
     config, spec, tmp = toy
     spec.cls.nan_at = 3  # first step of epoch 2
