@@ -140,6 +140,24 @@ def test_checksum_mismatch_is_an_error_and_the_file_is_not_kept(tmp_path, monkey
         assert len(srv.file_requests(rel)) == 1  # a fresh full download that mismatches is not retried
 
 
+def test_a_copy_from_another_server_is_checked_against_that_servers_checksums(tmp_path):
+    """download.mirror changed (a synthetic PhysioNet mirror first, then PhysioNet itself, into the same raw_dir):
+    the first server's cached SHA256SUMS.txt must not vouch for its files when the second one's are wanted."""
+    other = {**FILES, "ptbxl_database.csv": b"ecg_id,patient_id\n1,1.0\n"}
+    make_tree(tmp_path / "a")
+    make_tree(tmp_path / "b", files=other)
+    dest = tmp_path / "raw"
+    with Server(tmp_path / "a") as a:
+        fetch(a, dest)
+    with Server(tmp_path / "b") as b:
+        summary = fetch(b, dest)
+        again = fetch(b, dest)
+    assert (dest / "ptbxl_database.csv").read_bytes() == other["ptbxl_database.csv"]
+    assert (summary["downloaded"], summary["present"]) == (1, 3)
+    assert (again["downloaded"], again["present"]) == (0, 4)
+    assert (dest / "SHA256SUMS.txt").read_bytes() == (tmp_path / "b" / BASE / "SHA256SUMS.txt").read_bytes()
+
+
 def test_file_missing_on_the_server(server, tmp_path):
     (server.root / "files/ptb-xl/1.0.3/records100/00000/00001_lr.hea").unlink()
     dest = tmp_path / "raw"

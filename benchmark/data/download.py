@@ -256,11 +256,18 @@ def download_file(url: str, dest: str | os.PathLike, sha256: str, *, retries: in
 # ------------------------------------------------------------------------------------------------ whole trees
 def fetch_sums(base_url: str, dest: Path, *, retries: int = 4, backoff: float = 2.0, timeout: float = 60.0,
                opener=None, log=None) -> dict[str, str]:
-    """The project's SHA256SUMS.txt (kept in `dest`; the pinned version URL makes it immutable)."""
-    path = dest / SUMS_FILE
-    if not path.exists():
+    """The project's SHA256SUMS.txt, kept in `dest` (the pinned version URL makes it immutable) with the URL it came
+    from beside it (.SHA256SUMS.txt.url): one from another server (download.mirror changed: a synthetic mirror
+    first, PhysioNet next) is fetched again, so the files of the first are checked against the second's sums."""
+    path, origin = dest / SUMS_FILE, dest / f".{SUMS_FILE}.url"
+    url = urllib.parse.urljoin(base_url, SUMS_FILE)
+    came_from = origin.read_text().strip() if origin.exists() else None   # None: kept by an older version
+    stale = path.exists() and came_from not in (None, url)
+    if stale:
+        (log or (lambda m: print(m, file=sys.stderr)))(
+            f"{path} came from {came_from}; fetching {url} instead, and checking every file against it")
+    if stale or not path.exists():
         opener = opener or urllib.request.build_opener()
-        url = urllib.parse.urljoin(base_url, SUMS_FILE)
         last = None
         for attempt in range(retries + 1):
             try:
@@ -284,6 +291,7 @@ def fetch_sums(base_url: str, dest: Path, *, retries: int = 4, backoff: float = 
         parse_sums(body.decode("utf-8", "replace"), url)  # validate before keeping it
         with atomic_path(path) as tmp:
             tmp.write_bytes(body)
+        origin.write_text(url + "\n")
     return parse_sums(path.read_text(encoding="utf-8", errors="replace"), str(path))
 
 
