@@ -126,6 +126,34 @@ def test_original_cpsc_layout_gives_the_same_store(mirror, tmp_path):
     assert reference.startswith(b"Recording,First_label,Second_label,Third_label\r\n")
 
 
+@pytest.mark.slow
+def test_snakemake_downloads_again_from_another_mirror(tmp_path):
+    """The paper preset's download rule, run against one mirror and then another into the same raw_dir: the second
+    run downloads again (the source is a parameter of the rule) and keeps the second mirror's files."""
+    for seed in (0, 1):
+        write_mirror(tmp_path / f"m{seed}", 3, 0, seed=seed, workers=1, log=lambda m: None)
+    table = Path("ptbxl") / "ptbxl_database.csv"
+    marker = tmp_path / "raw" / "ptbxl" / ".downloads" / "metadata.json"
+    (tmp_path / "work").mkdir()
+
+    def snakemake(url, *extra):
+        return subprocess.run([sys.executable, "-m", "snakemake", str(marker), "--cores", "1", "--snakefile",
+                               str(REPO / "workflow" / "Snakefile"), "--directory", str(tmp_path / "work"),
+                               "--configfile", str(REPO / "config" / "config.yaml"), *extra, "--config",
+                               f"raw_dir={tmp_path / 'raw'}", f"results_dir={tmp_path / 'results'}",
+                               f"download={{mirror: '{url}', retries: 0}}"], capture_output=True, text=True, timeout=600)
+
+    with serve(tmp_path / "m0") as url0, serve(tmp_path / "m1") as url1:
+        first = snakemake(url0)
+        assert first.returncode == 0, first.stderr[-3000:]
+        assert (tmp_path / "raw" / table).read_bytes() == (ptbxl_root(tmp_path / "m0") / "ptbxl_database.csv").read_bytes()
+        dry = snakemake(url1, "-n")
+        assert "rule download_metadata" in dry.stdout + dry.stderr, (dry.stdout + dry.stderr)[-3000:]
+        second = snakemake(url1)
+        assert second.returncode == 0, second.stderr[-3000:]
+    assert (tmp_path / "raw" / table).read_bytes() == (ptbxl_root(tmp_path / "m1") / "ptbxl_database.csv").read_bytes()
+
+
 def test_records100_of_the_mirror_as_a_local_copy(mirror, tmp_path):
     """records100 (the same records resampled to 100 Hz, as PTB-XL's were made) read from a local copy at 100 Hz."""
     datasets = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["datasets"]

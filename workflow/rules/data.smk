@@ -3,6 +3,9 @@ rule download_physionet:
     file verified against SHA256SUMS.txt; the marker is written last. Not used when <source>_dir is set."""
     output:
         Path(config["raw_dir"]) / "{source}" / ".downloads" / "{part}.json",
+    params:
+        # where from: another server (download.mirror changed) downloads again, checked against its SHA256SUMS.txt
+        url=lambda w: physionet.PHYSIONET[w.source].url(config["download"]["mirror"]),
     log:
         LOGS / "download" / "{source}_{part}.log",
     conda:
@@ -18,6 +21,8 @@ rule download_metadata:
     output:
         marker=Path(config["raw_dir"]) / "ptbxl" / ".downloads" / "metadata.json",
         tables=physionet.downloaded_tables(config, "ptbxl", "metadata"),
+    params:
+        url=physionet.PHYSIONET["ptbxl"].url(config["download"]["mirror"]),
     log:
         LOGS / "download" / "ptbxl_metadata.log",
     conda:
