@@ -372,7 +372,7 @@ def test_fetch_resumes_verifies_and_says_where_to_put_the_file_by_hand(tmp_path,
     where to put the file by hand."""
     from benchmark import weights
     from benchmark.data.download import ChecksumMismatch, Unreachable
-    from test_data_download import Server, make_tree
+    from test_data_download import BASE, Server, make_tree
 
     for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
         monkeypatch.delenv(var, raising=False)
@@ -381,15 +381,14 @@ def test_fetch_resumes_verifies_and_says_where_to_put_the_file_by_hand(tmp_path,
     base = make_tree(tmp_path / "www")
     (base / "hub").mkdir()
     (base / "hub" / "model.safetensors").write_bytes(blob)
-    server = Server(tmp_path / "www")
-    server.thread.start()
+    server = Server(tmp_path / "www").start()
     try:
         url = server.url + "hub/model.safetensors"
         good = hashlib.sha256(blob).hexdigest()
         spec = load_method(copy_folder(tmp_path / "methods", "hubert_ecg", {
             "model.safetensors": {"url": url, "sha256": good}}))
         config = config_for(tmp_path, "all", download={"weights": True, "retries": 1, "backoff": 0.01, "timeout": 5})
-        server.cut_after["hub/model.safetensors"] = 100_000             # the first transfer breaks off
+        server.cut_after[BASE + "hub/model.safetensors"] = 100_000             # the first transfer breaks off
         dest = weights.fetch(config, spec, "model.safetensors")
         assert dest == tmp_path / "cache" / "weights" / "hubert_ecg" / "model.safetensors"
         assert dest.read_bytes() == blob and not dest.with_name("model.safetensors.part").exists()
@@ -408,8 +407,7 @@ def test_fetch_resumes_verifies_and_says_where_to_put_the_file_by_hand(tmp_path,
         assert "by hand" not in str(err.value)       # the pin (or the release) changed: a copy by hand cannot help
         assert not (tmp_path / "cache" / "weights" / "hubert_wrong" / "model.safetensors").exists()
     finally:
-        server.httpd.shutdown()
-        server.httpd.server_close()
+        server.close()
     gone = load_method(copy_folder(tmp_path / "methods", "hubert_ecg", {
         "model.safetensors": {"url": url, "sha256": good}}, name="hubert_gone"))
     with pytest.raises(Unreachable, match=r"methods/hubert_gone: .*giving up after 2 attempts.*If this machine "
