@@ -30,8 +30,7 @@ def test_dag_with_published_checkpoints(tmp_path):
     base = make_tree(tmp_path / "www")
     (base / "hub").mkdir()
     shutil.copyfile(release / "model.safetensors", base / "hub" / "model.safetensors")
-    server = Server(tmp_path / "www")
-    server.thread.start()
+    server = Server(tmp_path / "www").start()
     try:
         copy_folder(methods, "hubert_ecg", {
             "config.json": local(release / "config.json"),
@@ -78,5 +77,4 @@ def test_dag_with_published_checkpoints(tmp_path):
         again = subprocess.run(cmd + ["-n"], capture_output=True, text=True, timeout=600, env=env)
         assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
     finally:
-        server.httpd.shutdown()
-        server.httpd.server_close()
+        server.close()
