@@ -37,6 +37,7 @@ from pathlib import Path
 
 import psutil
 import yaml
+from timed_job import tree_rss  # scripts/: the one process-tree RSS sum
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -50,17 +51,7 @@ def measure(label: str, cmd: list[str], log: Path, env: dict | None = None) -> d
         proc = psutil.Popen(cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, env=env)
         peak = 0
         while proc.poll() is None:
-            rss = 0
-            try:
-                tree = [proc] + proc.children(recursive=True)
-            except psutil.NoSuchProcess:
-                tree = []
-            for p in tree:
-                try:
-                    rss += p.memory_info().rss
-                except psutil.NoSuchProcess:
-                    pass
-            peak = max(peak, rss)
+            peak = max(peak, tree_rss(proc.pid))
             time.sleep(0.1)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)

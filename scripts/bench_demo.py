@@ -29,27 +29,18 @@ from pathlib import Path
 
 import psutil
 
+from timed_job import tree_rss  # noqa: E402  (scripts/: the one process-tree RSS sum)
+
 REPO = Path(__file__).resolve().parent.parent
 COMMAND = ["-m", "snakemake", "--cores", "all", "--configfile", "config/demo.yaml"]
-
-
-def tree_rss(proc: psutil.Process) -> int:
-    total = 0
-    for p in [proc] + proc.children(recursive=True):
-        try:
-            total += p.memory_info().rss
-        except psutil.NoSuchProcess:
-            pass
-    return total
 
 
 def run(cmd: list[str], cwd: Path, log_path: Path) -> tuple[int, float, int]:
     t0, peak = time.time(), 0
     with open(log_path, "w") as log:
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
-        ps = psutil.Process(proc.pid)
         while proc.poll() is None:
-            peak = max(peak, tree_rss(ps))
+            peak = max(peak, tree_rss(proc.pid))
             time.sleep(0.2)
     return proc.returncode, time.time() - t0, peak
 

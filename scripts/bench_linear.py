@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from benchmark.evaluate.linear import evaluate_fractions  # noqa: E402
-from benchmark.evaluate.tasks import TaskData, label_subsets  # noqa: E402
+from benchmark.evaluate.tasks import TaskData, label_subsets, subset_positions  # noqa: E402
 
 PTBXL, CPSC = (17_441, 2_193, 2_203), (4_813, 687, 1_377)
 TASKS = {"ptbxl_super": (PTBXL, 5, False), "cpsc2018": (CPSC, 9, False), "ptbxl_super_multi": (PTBXL, 5, True),
@@ -59,9 +59,10 @@ def synthetic_task(name: str, seed: int = 0) -> tuple[np.ndarray, TaskData]:
 
 
 def subsets(data: TaskData, name: str) -> dict:
+    """The workflow's draws (label_subsets), read back as its linear step reads them (subset_positions)."""
     table = label_subsets(data, name, FRACTIONS, DRAWS, seed=0)
-    position = {e: i for i, e in enumerate(data.ids)}
-    return {(f, d): np.array([position[e] for e in g["ecg_id"]]) for (f, d), g in table.groupby(["fraction", "draw"])}
+    return {(f, d): subset_positions(data, table, f, d, "bench_linear")
+            for f, d in table[["fraction", "draw"]].drop_duplicates().itertuples(index=False)}
 
 
 def cpu_seconds() -> float:
