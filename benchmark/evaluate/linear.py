@@ -37,18 +37,20 @@ def linear_probe(features: np.ndarray, data: TaskData, c_grid: list[float], trai
 
     if solver == "batched":
         fit = fit_logistic(features[train], data.y[train], c_grid, data.multi_label, n_classes, device=device)
-        probabilities = lambda i, rows: fit.probabilities(features[rows], i)  # noqa: E731
+        val = fit.all_probabilities(features[va])
+        test_scores = lambda i: fit.probabilities(features[te], i)  # noqa: E731
         solver_info = {"max_iterations": int(fit.iterations.max()), "not_converged": int((~fit.converged).sum())}
     elif solver == "sklearn":   # the reference: one scikit-learn fit per class and C (benchmark.evaluate.logistic)
-        probabilities = lambda i, rows: reference_probabilities(  # noqa: E731
-            features[train], data.y[train], c_grid[i], data.multi_label, features[rows])
+        val = [reference_probabilities(features[train], data.y[train], C, data.multi_label, features[va])
+               for C in c_grid]
+        test_scores = lambda i: reference_probabilities(  # noqa: E731
+            features[train], data.y[train], c_grid[i], data.multi_label, features[te])
         solver_info = {"reference": "scikit-learn"}
     else:
         raise BenchmarkError(f"linear probe: unknown solver {solver!r} (batched or sklearn)")
-    search = [{"C": C, "val_auc": float(M.macro_auc(data.y[va], probabilities(i, va))[0])}
-              for i, C in enumerate(c_grid)]
+    search = [{"C": C, "val_auc": float(M.macro_auc(data.y[va], val[i])[0])} for i, C in enumerate(c_grid)]
     best = max(range(len(c_grid)), key=lambda i: (np.nan_to_num(search[i]["val_auc"], nan=-1), -c_grid[i]))
-    scores = probabilities(best, te)
+    scores = test_scores(best)
     y = data.y[te]
     pred = M.predictions(scores, data.multi_label)
     y1h = M.onehot(y, n_classes)

@@ -18,7 +18,7 @@ What makes it fast (the optimum is unchanged; tests/test_linear_probe.py checks 
 - all members are solved by one batched L-BFGS (Nocedal & Wright 2006, Alg. 7.4) with its own history, step
   and stopping per member (backtracking Armijo line search), in torch: matrix products over all members at
   once, on the GPU when there is one. Converged members leave the batch;
-- float32 arithmetic (DTYPE, below).
+- float32 arithmetic (DTYPE, below), with the records on the last axis of every product (see `objective`).
 """
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from sklearn.preprocessing import StandardScaler
 
 HISTORY = 10          # L-BFGS memory: scipy's default maxcor, which scikit-learn uses
 ARMIJO = 1e-4         # sufficient-decrease constant of the line search
@@ -53,7 +54,14 @@ class Fit:
 
     def probabilities(self, X: np.ndarray, c_index: int) -> np.ndarray:
         """(n, K) class probabilities of the records X (raw features) under the c_index-th C."""
+        return self._probabilities(self._project(X), c_index)
+
+    def all_probabilities(self, X: np.ndarray) -> list[np.ndarray]:
+        """probabilities(X, i) for every C of the grid, the records projected once."""
         Z = self._project(X)
+        return [self._probabilities(Z, i) for i in range(self.n_c)]
+
+    def _probabilities(self, Z: torch.Tensor, c_index: int) -> np.ndarray:
         W, b = self.weights.to(Z.dtype), self.bias.to(Z.dtype)
         if self.binary:
             k = W.shape[0] // self.n_c
@@ -67,20 +75,14 @@ class Fit:
         return torch.as_tensor(Xs, dtype=self.whiten.dtype, device=self.whiten.device) @ self.whiten
 
 
-def standardisation(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and scale of scikit-learn's StandardScaler (population std; a constant feature keeps scale 1)."""
-    mean = X.mean(0)
-    std = X.std(0)
-    return mean, np.where(std > np.finfo(np.float64).eps * np.maximum(1.0, np.abs(mean)) * 10, std, 1.0)
-
-
 def fit_logistic(X: np.ndarray, y: np.ndarray, c_grid: list[float], multi_label: bool, n_classes: int,
                  device: str | torch.device = "cpu", tol: float = 1e-6, max_iter: int = 2000) -> Fit:
     """Fit every class and every C of the grid on the records X (n, d) with labels y ((n,) class indices or
     (n, K) 0/1), standardised with their own statistics. tol is tighter than scikit-learn's 1e-4, which leaves
     probabilities up to ~1e-2 from the optimum at large C; here it costs a few iterations."""
     X = np.asarray(X, dtype=np.float64)
-    mean, scale = standardisation(X)
+    scaler = StandardScaler().fit(X)                         # as the probe did before: population std, 1 if constant
+    mean, scale = scaler.mean_, scaler.scale_
     Xs = torch.as_tensor((X - mean) / scale, dtype=torch.float64, device=device)
     n = len(Xs)
     evals, evecs = torch.linalg.eigh(Xs.T @ Xs / n)
@@ -94,17 +96,17 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, c_grid: list[float], multi_label:
     Cs = torch.as_tensor(c_grid, dtype=dtype, device=device)
     binary = multi_label or n_classes == 2
     if binary:
-        Y = torch.as_tensor(y if multi_label else (y == 1)[:, None], dtype=dtype, device=device)   # (n, K)
-        K = Y.shape[1]
-        prevalence = Y.mean(0)
+        Yt = torch.as_tensor((y if multi_label else (y == 1)[:, None]).T, dtype=dtype, device=device).contiguous()
+        K = Yt.shape[0]                                      # Yt: (K, n), a member's targets are one row
+        prevalence = Yt.mean(1)
         C_of = Cs.repeat_interleave(K)                       # member p = (C index p // K, class p % K)
         curvature = (prevalence * (1 - prevalence)).repeat(G).clamp_min(1.0 / n)
         m = 1
         member_class = torch.arange(K, device=device).repeat(G)
     else:
         labels = torch.as_tensor(y, dtype=torch.long, device=device)
-        onehot = torch.nn.functional.one_hot(labels, n_classes).to(dtype)
-        prevalence = onehot.mean(0)
+        onehot_t = torch.nn.functional.one_hot(labels, n_classes).to(dtype).T.contiguous()     # (K, n)
+        prevalence = onehot_t.mean(1)
         C_of, m = Cs, n_classes
         curvature = (prevalence * (1 - prevalence)).mean().clamp_min(1.0 / n).expand(G).clone()
     P = len(C_of)
@@ -116,22 +118,25 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, c_grid: list[float], multi_label:
     to_original = V * lam.sqrt()                              # gradient in the original coordinates: V lam^1/2 g_v
 
     def objective(u: torch.Tensor, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Loss (a,) and gradient (a, r+1, m) w.r.t. u of the members idx."""
+        """Loss (a,) and gradient (a, r+1, m) w.r.t. u of the members idx. Records are the last axis (logits
+        (a m, n)): the matrix products then run as fast for a few members as for hundreds, and the loss is one
+        fused kernel."""
+        a = len(idx)
         v = u / root_h[idx]
         W, b = v[:, :r, :], v[:, r, :]                                                       # (a, r, m), (a, m)
-        logits = (Z @ W.permute(1, 0, 2).reshape(r, -1)).reshape(n, len(idx), m) + b
+        logits = torch.addmm(b.reshape(a * m, 1), W.permute(0, 2, 1).reshape(a * m, r), Z.T)     # (a m, n)
         if binary:
-            z, t = logits[..., 0], Y[:, member_class[idx]]
-            data = (torch.nn.functional.softplus(z) - t * z).mean(0)
-            R = (torch.sigmoid(z) - t)[..., None] / n                                        # (n, a, 1)
+            t = Yt[member_class[idx]]                                                        # (a, n)
+            data = torch.nn.functional.binary_cross_entropy_with_logits(logits, t, reduction="none").mean(1)
+            R = torch.sigmoid(logits) - t
         else:
-            lse = torch.logsumexp(logits, 2)
-            data = (lse - (logits * onehot[:, None, :]).sum(2)).mean(0)
-            R = (torch.exp(logits - lse[..., None]) - onehot[:, None, :]) / n                 # (n, a, m)
+            logits = logits.reshape(a, m, n)
+            data = torch.nn.functional.cross_entropy(logits, labels.expand(a, n), reduction="none").mean(1)
+            R = torch.softmax(logits, 1) - onehot_t
         pen = penalty[idx][:, :, None]
         loss = data + 0.5 * (pen * W * W).sum((1, 2))
-        gW = (Z.T @ R.reshape(n, -1)).reshape(r, len(idx), m).permute(1, 0, 2) + pen * W
-        g = torch.cat([gW, R.sum(0)[:, None, :]], 1)
+        gW = (R.reshape(a * m, n) @ Z).reshape(a, m, r).permute(0, 2, 1) / n + pen * W
+        g = torch.cat([gW, R.reshape(a, m, n).sum(2)[:, None, :] / n], 1)
         return loss, g / root_h[idx]
 
     def max_gradient(g: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
@@ -148,77 +153,88 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, c_grid: list[float], multi_label:
 
 def _lbfgs(objective, max_gradient, u: torch.Tensor, tol: float, max_iter: int):
     """Batched L-BFGS from u (members, ...): each member with its own history, step and stop. Returns (solution,
-    iterations per member, converged per member). (Warm starts along the C grid, one C after the other, were
-    measured: 25 % fewer member-iterations, but slower, the batches being five times smaller.)"""
+    iterations per member, converged per member). The state holds only the members still running (compacted
+    when some stop), and the histories are rings written at one slot for every member per iteration: a member
+    whose pair fails the curvature test writes an empty slot (rho = 0) there, losing its oldest pair, where
+    scipy keeps it. (Warm starts along the C grid, one C after the other, were measured: 25 % fewer
+    member-iterations, but slower, the batches being five times smaller.)"""
     P = u.shape[0]
     shape, D = u.shape[1:], u[0].numel()
-    x = u.reshape(P, D).clone()
+    out = u.reshape(P, D).clone()
     everyone = torch.arange(P, device=u.device)
-    f, g = objective(x.reshape(P, *shape), everyone)
+    f, g = objective(out.reshape(P, *shape), everyone)
     g = g.reshape(P, D)
-    S = torch.zeros(P, HISTORY, D, dtype=x.dtype, device=x.device)
-    Yh = torch.zeros_like(S)
-    rho = torch.zeros(P, HISTORY, dtype=x.dtype, device=x.device)    # 0 marks an empty slot
     iterations = np.zeros(P, dtype=int)
     converged = (max_gradient(g.reshape(P, *shape), everyone) <= tol).cpu().numpy()
-    active = everyone[torch.as_tensor(~converged, device=u.device)]
+    running = torch.as_tensor(~converged, device=u.device)
+    a, x, f, g = everyone[running], out[running], f[running], g[running]
+    S = torch.zeros(len(a), HISTORY, D, dtype=x.dtype, device=x.device)
+    Yh = torch.zeros_like(S)
+    rho = torch.zeros(len(a), HISTORY, dtype=x.dtype, device=x.device)     # 0 marks an empty slot
+    gamma = torch.ones(len(a), dtype=x.dtype, device=x.device)             # s'y / y'y of the newest stored pair
+    newest = -1                                                            # ring slot of the newest pair
     for it in range(max_iter):
-        if len(active) == 0:
+        if len(a) == 0:
             break
-        a = active
-        d = _two_loop(g[a], S[a], Yh[a], rho[a])
-        slope = (g[a] * d).sum(1)
+        d = _two_loop(g, S, Yh, rho, gamma, newest)
+        slope = (g * d).sum(1)
         uphill = slope >= 0                                      # a stale history: restart from steepest descent
         if uphill.any():
-            d[uphill], slope[uphill] = -g[a][uphill], -(g[a][uphill] ** 2).sum(1)
-            rho[a[uphill]] = 0
+            d[uphill], slope[uphill] = -g[uphill], -(g[uphill] ** 2).sum(1)
+            rho[uphill], gamma[uphill] = 0, 1
         step = torch.ones(len(a), dtype=x.dtype, device=x.device)
         pending = torch.ones(len(a), dtype=torch.bool, device=x.device)
-        f_new, g_new = f[a].clone(), g[a].clone()
+        f_new, g_new = f.clone(), g.clone()
         for _ in range(MAX_HALVINGS):
             p = torch.nonzero(pending).flatten()
-            fp, gp = objective((x[a[p]] + step[p, None] * d[p]).reshape(len(p), *shape), a[p])
+            fp, gp = objective((x[p] + step[p, None] * d[p]).reshape(len(p), *shape), a[p])
+            gp = gp.reshape(len(p), D)
             # sufficient decrease, or (the objective being convex) a slope still <= 0 at the trial point: f fell
             # all along the step. The second test uses the gradient, accurate in float32 where differences of f
             # near the optimum are rounding.
-            ok = (fp <= f[a[p]] + ARMIJO * step[p] * slope[p]) | ((gp.reshape(len(p), D) * d[p]).sum(1) <= 0)
-            f_new[p[ok]], g_new[p[ok]] = fp[ok], gp.reshape(len(p), D)[ok]
+            ok = (fp <= f[p] + ARMIJO * step[p] * slope[p]) | ((gp * d[p]).sum(1) <= 0)
+            f_new[p[ok]], g_new[p[ok]] = fp[ok], gp[ok]
             pending[p[ok]] = False
             step[p[~ok]] *= 0.5
             if not pending.any():
                 break
         moved = ~pending                                          # members whose line search failed stay put
-        s, yv = step[:, None] * d, g_new - g[a]
-        x[a[moved]] += s[moved]
-        f[a[moved]], g[a[moved]] = f_new[moved], g_new[moved]
+        s = (step * moved)[:, None] * d
+        yv = g_new - g
+        x += s
+        f, g = torch.where(moved, f_new, f), torch.where(moved[:, None], g_new, g)
         sy = (s * yv).sum(1)
-        store = moved & (sy > 1e-12 * (yv * yv).sum(1).sqrt() * (s * s).sum(1).sqrt())
-        idx = a[store]
-        S[idx] = torch.roll(S[idx], 1, 1)
-        Yh[idx] = torch.roll(Yh[idx], 1, 1)
-        rho[idx] = torch.roll(rho[idx], 1, 1)
-        S[idx, 0], Yh[idx, 0], rho[idx, 0] = s[store], yv[store], 1.0 / sy[store]
+        yy = (yv * yv).sum(1)
+        store = moved & (sy > 1e-12 * yy.sqrt() * (s * s).sum(1).sqrt())
+        newest = (newest + 1) % HISTORY
+        S[:, newest], Yh[:, newest] = s, yv
+        rho[:, newest] = torch.where(store, 1.0 / torch.where(store, sy, 1.0), 0.0)
+        gamma = torch.where(store, sy / yy.clamp_min(1e-30), gamma)
         iterations[a.cpu().numpy()] += 1
-        done = (max_gradient(g[a].reshape(len(a), *shape), a) <= tol) | pending
-        converged[a[done & ~pending].cpu().numpy()] = True
-        active = a[~done]
-    return x.reshape(P, *shape), iterations, converged
+        done = (max_gradient(g.reshape(len(a), *shape), a) <= tol) | pending
+        if done.any():
+            converged[a[done & ~pending].cpu().numpy()] = True
+            out[a[done]] = x[done]
+            keep = ~done
+            a, x, f, g, S, Yh, rho, gamma = a[keep], x[keep], f[keep], g[keep], S[keep], Yh[keep], rho[keep], gamma[keep]
+    out[a] = x                                                   # members stopped by max_iter
+    return out.reshape(P, *shape), iterations, converged
 
 
-def _two_loop(g: torch.Tensor, S: torch.Tensor, Y: torch.Tensor, rho: torch.Tensor) -> torch.Tensor:
-    """-H g by the L-BFGS two-loop recursion, batched; slot 0 is the newest pair, rho = 0 an empty slot. The
-    initial matrix is gamma I with gamma = s'y / y'y of the newest pair (1 without history)."""
+def _two_loop(g: torch.Tensor, S: torch.Tensor, Y: torch.Tensor, rho: torch.Tensor, gamma: torch.Tensor,
+              newest: int) -> torch.Tensor:
+    """-H g by the L-BFGS two-loop recursion, batched over members; the pairs are a ring whose newest slot is
+    `newest`, rho = 0 an empty slot, and the initial matrix is gamma I."""
     q = g.clone()
-    alpha = torch.zeros_like(rho)
-    for i in range(S.shape[1]):
-        alpha[:, i] = rho[:, i] * (S[:, i] * q).sum(1)
-        q -= alpha[:, i, None] * Y[:, i]
-    yy = (Y[:, 0] * Y[:, 0]).sum(1)
-    gamma = torch.where(rho[:, 0] > 0, 1.0 / (rho[:, 0] * yy.clamp_min(1e-300)), torch.ones_like(yy))
+    order = [(newest - i) % S.shape[1] for i in range(S.shape[1])]        # newest first
+    alpha = []
+    for j in order:
+        alpha.append(rho[:, j] * (S[:, j] * q).sum(1))
+        q -= alpha[-1][:, None] * Y[:, j]
     q *= gamma[:, None]
-    for i in reversed(range(S.shape[1])):
-        beta = rho[:, i] * (Y[:, i] * q).sum(1)
-        q += (alpha[:, i] - beta)[:, None] * S[:, i]
+    for j, al in zip(reversed(order), reversed(alpha)):
+        beta = rho[:, j] * (Y[:, j] * q).sum(1)
+        q += (al - beta)[:, None] * S[:, j]
     return -q
 
 
@@ -227,7 +243,6 @@ def reference_probabilities(X_fit: np.ndarray, y: np.ndarray, C: float, multi_la
     """scikit-learn's fit of the same objective, one problem at a time (what the probe used before): the
     reference tests/test_linear_probe.py and scripts/bench_linear.py compare the batched solver with."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
 
     scaler = StandardScaler().fit(X_fit)
     A, B = scaler.transform(X_fit), scaler.transform(X)
