@@ -91,17 +91,21 @@ def model_fingerprint(model: str) -> str | None:
     return stable_hash(files, length=16)
 
 
+def model_identity(model: str) -> dict:
+    """What names a text model's embeddings: its name and, for a local folder, what its files are
+    (model_fingerprint). The workflow's embed_reports rule and cache_key both use it."""
+    files = model_fingerprint(model)
+    return {"model": model} if files is None else {"model": model, "files": files}
+
+
 def cache_key(model: str, texts: list[str]) -> str:
     """Model, texts and this module's code (its pooling decides the embedding): an edit here is never served
     embeddings computed by the previous code; and for a local folder, what its files are."""
     from benchmark.provenance import fingerprint
 
     here = Path(__file__)
-    key = {"model": model, "texts": list(texts), "code": fingerprint([here], here.parent)}
-    files = model_fingerprint(model)
-    if files is not None:
-        key["files"] = files
-    return stable_hash(key, length=20)
+    return stable_hash({**model_identity(model), "texts": list(texts), "code": fingerprint([here], here.parent)},
+                       length=20)
 
 
 def embed_texts(model: str, texts: list[str], cache_dir: str | Path, device: str = "cpu") -> np.ndarray:

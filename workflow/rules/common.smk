@@ -137,10 +137,8 @@ def prepare_hash(w):
 
 def text_model_hash() -> str:
     """The text model's name and, for a local folder, what its files are: a model saved again into the same folder
-    embeds the reports again (benchmark.text.model_fingerprint)."""
-    name = config["pretrain"]["text_model"]
-    files = text.model_fingerprint(name)
-    return config_hash(name) if files is None else config_hash({"model": name, "files": files})
+    embeds the reports again (benchmark.text.model_identity)."""
+    return config_hash(text.model_identity(config["pretrain"]["text_model"]))
 
 
 def store_reports_and_weights(w):
