@@ -5,7 +5,7 @@ a fingerprint is a hash of the files' contents, so it says exactly which code ra
 
 - the shared code: everything under benchmark/ and workflow/ that can change a number (the leaderboard's
   rendering, benchmark/leaderboard/, the figures and the paper's reference tables, is left out: it changes no
-  result);
+  result; so are the Snakemake profiles, workflow/profiles/, which say where jobs run and with what resources);
 - one per method: the files of its folder methods/<name>/ other than its README.
 
 Only code and data files count (.py, .smk, Snakefile, .yaml, .csv, .json; nothing under a hidden folder), and
@@ -30,9 +30,11 @@ import yaml
 
 from benchmark.config import REPO_ROOT
 
-# Shared code that decides results, relative to the repository root; RENDERING only draws the tables.
+# Shared code that decides results, relative to the repository root; RENDERING only draws the tables, EXECUTION
+# only says where and with which resources the jobs run (Snakemake profiles: threads, memory, SLURM requests).
 SHARED = ("benchmark", "workflow")
 RENDERING = ("benchmark/leaderboard", "benchmark/reference", "benchmark/evaluate/plots.py")
+EXECUTION = ("workflow/profiles",)
 CODE_SUFFIXES = {".py", ".smk", ".yaml", ".yml", ".csv", ".json"}
 
 
@@ -87,7 +89,7 @@ def fingerprint(files: list[Path], root: Path) -> str:
 @functools.lru_cache(maxsize=None)
 def code_fingerprint(root: Path = REPO_ROOT) -> str:
     """The shared code's fingerprint (see the module docstring)."""
-    return fingerprint(_files(root, SHARED, exclude=RENDERING), root)
+    return fingerprint(_files(root, SHARED, exclude=RENDERING + EXECUTION), root)
 
 
 @functools.lru_cache(maxsize=None)

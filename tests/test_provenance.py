@@ -11,6 +11,7 @@ from benchmark import provenance
 def _tree(root):
     for rel, text in {"benchmark/train.py": "LR = 1\n", "benchmark/leaderboard/cells.py": "WIDTH = 80\n",
                       "benchmark/reference/t1.csv": "a,b\n", "workflow/Snakefile": "rule all:\n",
+                      "workflow/profiles/slurm/config.yaml": "jobs: 50\n",
                       "methods/m/method.py": "X = 1\n", "methods/m/config.yaml": "lr: 1\n",
                       "methods/m/README.md": "# m\n", "README.md": "# project\n"}.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -19,12 +20,12 @@ def _tree(root):
 
 def test_fingerprints_follow_result_code_only(tmp_path):
     _tree(tmp_path)
-    code = lambda: provenance.fingerprint(provenance._files(tmp_path, provenance.SHARED, provenance.RENDERING),  # noqa: E731
-                                          tmp_path)
+    code = lambda: provenance.code_fingerprint.__wrapped__(tmp_path)  # noqa: E731
     method = lambda: provenance.method_fingerprint(tmp_path / "methods" / "m")  # noqa: E731
     c0, r0, m0 = code(), provenance.fingerprint(provenance._files(tmp_path, provenance.RENDERING), tmp_path), method()
     (tmp_path / "benchmark" / "leaderboard" / "cells.py").write_text("WIDTH = 100\n")   # rendering only
     (tmp_path / "README.md").write_text("# edited\n")
+    (tmp_path / "workflow" / "profiles" / "slurm" / "config.yaml").write_text("jobs: 10\n")   # resources only
     (tmp_path / "methods" / "m" / "README.md").write_text("# edited\n")
     # comments, docstrings, layout, editor leftovers and hidden folders change no behaviour
     (tmp_path / "benchmark" / "train.py").write_text('"""Training."""\n\n# the learning rate\nLR = (1)  # one\n')
