@@ -85,12 +85,36 @@ def block_batches(n: int, batch: int, block: int, count: int, seed: int) -> list
             for i in range(min(count, len(order) // per))]
 
 
-def read(path: Path, batches: list[np.ndarray], step_s: float, depth: int) -> dict:
+class ParallelRows:
+    """signals[rows] read by `threads` threads, each copying a slice of the rows (more requests in flight: what
+    a disk that serves parallel reads faster would give a reader built that way; BatchReader reads with one)."""
+
+    def __init__(self, signals: np.ndarray, threads: int):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.signals, self.threads, self.pool = signals, threads, ThreadPoolExecutor(threads)
+
+    def __len__(self) -> int:
+        return len(self.signals)
+
+    def __getitem__(self, rows: np.ndarray) -> np.ndarray:
+        out = np.empty((len(rows),) + self.signals.shape[1:], self.signals.dtype)
+        parts = np.array_split(np.arange(len(rows)), self.threads)
+
+        def copy(part):
+            out[part] = self.signals[rows[part]]
+        list(self.pool.map(copy, parts))
+        return out
+
+
+def read(path: Path, batches: list[np.ndarray], step_s: float, depth: int, threads: int = 1) -> dict:
     """Iterate the batches through BatchReader, sleeping step_s after each (a training step). The store is mapped
     for this read only: pages still mapped by a process are not dropped by drop_cache."""
     import torch
 
     signals = np.load(path, mmap_mode="r")
+    if threads > 1:
+        signals = ParallelRows(signals, threads)
     reader = BatchReader(signals, np.arange(len(signals)), torch.zeros(len(signals), dtype=torch.long), batches,
                          torch.device("cpu"), depth=depth)
     t0, nbytes = time.perf_counter(), 0
@@ -112,6 +136,8 @@ def main() -> None:
     p.add_argument("--block", type=int, default=16, help="consecutive rows per block in the `blocks` pattern")
     p.add_argument("--step-ms", type=float, default=0.0, help="also time reads beside a simulated training step")
     p.add_argument("--depth", type=int, default=2, help="batches read ahead (BatchReader's default: 2)")
+    p.add_argument("--io-threads", type=int, default=1,
+                   help="threads copying each batch's rows (1: BatchReader as pre-training uses it)")
     p.add_argument("--keep", action="store_true", help="keep the store for the next run")
     args = p.parse_args()
 
@@ -127,7 +153,8 @@ def main() -> None:
     patterns = {"random": epoch_batches(args.records, args.batch, 0, 0)[:args.batches],
                 f"blocks ({args.block} rows)": block_batches(args.records, args.batch, args.block, args.batches, 0)}
     print(f"\nStore: {args.records:,} records x 12 x {samples} {args.dtype} = {size_gb:.1f} GB (RAM {ram_gb:.0f} GB); "
-          f"batch {args.batch}, {args.batches} batches per pattern, read-ahead {args.depth}"
+          f"batch {args.batch}, {args.batches} batches per pattern, read-ahead {args.depth}, "
+          f"{args.io_threads} reading thread(s)"
           + (f", training step {args.step_ms:g} ms" if args.step_ms else "") + "\n")
     print("| pattern | cache | MB/s | ms per batch | data wait beside the step, % of wall |")
     print("|---|---|---:|---:|---:|")
@@ -135,12 +162,12 @@ def main() -> None:
         for name, batches in patterns.items():
             drop_cache(path)
             for cache in ("cold", "warm"):
-                r = read(path, batches, 0.0, args.depth)
+                r = read(path, batches, 0.0, args.depth, args.io_threads)
                 stepped = "-"
                 if args.step_ms:
                     if cache == "cold":
                         drop_cache(path)
-                    s = read(path, batches, args.step_ms / 1e3, args.depth)
+                    s = read(path, batches, args.step_ms / 1e3, args.depth, args.io_threads)
                     stepped = f"{100 * s['wait'] / s['wall']:.1f}"
                 print(f"| {name} | {cache} | {r['mb'] / r['wall']:.0f} | {1e3 * r['wall'] / r['n']:.1f} | {stepped} |",
                       flush=True)
