@@ -118,10 +118,14 @@ def read(path: Path, batches: list[np.ndarray], step_s: float, depth: int, threa
     reader = BatchReader(signals, np.arange(len(signals)), torch.zeros(len(signals), dtype=torch.long), batches,
                          torch.device("cpu"), depth=depth)
     t0, nbytes = time.perf_counter(), 0
-    for item in reader:
-        nbytes += item["ecg"].numel() * item["ecg"].element_size()
-        if step_s:
-            time.sleep(step_s)
+    try:
+        for item in reader:
+            nbytes += item["ecg"].numel() * item["ecg"].element_size()
+            if step_s:
+                time.sleep(step_s)
+    finally:
+        if isinstance(signals, ParallelRows):
+            signals.pool.shutdown()          # one pool per read: its threads end with it
     return {"wall": time.perf_counter() - t0, "wait": reader.wait_seconds, "mb": nbytes / 1e6, "n": len(batches)}
 
 
