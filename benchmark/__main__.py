@@ -105,7 +105,7 @@ def cmd_publish(args):
 def cmd_mirror(args):
     from benchmark.data.mirror import write_mirror
 
-    write_mirror(args.out, args.ptbxl, args.cpsc, args.seed, args.workers, args.cpsc_original)
+    write_mirror(args.out, args.ptbxl, args.cpsc, args.seed, args.workers, args.cpsc_original, n_csn=args.csn)
 
 
 def cmd_serve(args):
@@ -154,6 +154,8 @@ def main(argv=None) -> int:
     sp.add_argument("--cpsc", type=int, default=6877, help="CPSC2018 records (default: all 6,877)")
     sp.add_argument("--seed", type=int, default=0)
     sp.add_argument("--workers", type=int, default=None, help="processes (default: one per CPU)")
+    sp.add_argument("--csn", type=int, default=0,
+                    help="Chapman-Shaoxing-Ningbo records of MERL's split (default 0; all: 23,026)")
     sp.add_argument("--cpsc-original", action="store_true",
                     help="also write CPSC2018's original layout (A*.mat structs + REFERENCE.csv) in cpsc2018_original/")
     sp = sub.add_parser("serve", help="serve a folder on 127.0.0.1 with HTTP Range support (benchmark.data.serve)")

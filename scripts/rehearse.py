@@ -2,11 +2,11 @@
 """Rehearse the paper preset (config/config.yaml, unchanged) end to end on a synthetic PhysioNet mirror, time every
 stage, and project the full preset's wall time from the measured rates.
 
-    python scripts/rehearse.py [--records N] [--cpsc M] [--epochs E] [--methods ...] [--seeds ...]
+    python scripts/rehearse.py [--records N] [--cpsc M] [--csn K] [--epochs E] [--methods ...] [--seeds ...]
                                [--workdir DIR] [--cores C] [--text-layers L] [--gpu-bench FILE] [--json FILE]
 
 What it does, in the work folder (default: a new temporary folder, printed):
-1. writes a mirror of N PTB-XL v1.0.3 and M CPSC2018 records in PhysioNet's layouts (benchmark.data.mirror) into
+1. writes a mirror of N PTB-XL v1.0.3, M CPSC2018 and K CSN records in PhysioNet's layouts (benchmark.data.mirror) into
    mirror-<N>-<M>/ (reused when already there) and serves it on loopback (benchmark.data.serve);
 2. builds a BERT-architecture text model of Bio_ClinicalBERT's kind: a transformers BertConfig with its shape
    (hidden 768, 12 layers, 12 heads, intermediate 3072, 512 positions; --text-layers makes it shallower) and random
@@ -17,7 +17,7 @@ What it does, in the work folder (default: a new temporary folder, printed):
    directory, so the preset's own relative paths (results/paper, results/raw, results/cache) land inside it, and
    overrides on the command line (--config) only what must change: `download.mirror` (the loopback URL),
    `pretrain.text_model` (the folder above) and `pretrain.epochs`; `methods` and `seeds` when given; and
-   `datasets.cpsc2018.allow_partial: true` when M is below CPSC2018's 6,877 records (the preset refuses a partial
+   `datasets.{cpsc2018,csn}.allow_partial: true` when M (K) is below CPSC2018's 6,877 (CSN's 23,026) records (the preset refuses a partial
    copy, and a mirror of M records is one). Record counts change only through the mirror's size;
 4. times every job: the workflow's steps run as `"$BENCHMARK_PYTHON" -m benchmark <step>`, and BENCHMARK_PYTHON is
    set to a wrapper (scripts/timed_job.py) that records each step's wall time, CPU time and peak RSS; no workflow
@@ -62,9 +62,10 @@ BERT_VOCAB = 28996
 # The real datasets' sizes (v1.0.3: 21,799 records; CPSC2018: 6,877) and the classes the PTB-XL benchmark's label
 # sets have on the real data (Strodthoff et al. 2021: sub 23, form 19, rhythm 12, all 71); a mirror's synthetic
 # findings use fewer statements, so linear-probe and statistics costs are scaled to these counts
-FULL_RECORDS = {"ptbxl": mirror_plan.PTBXL_RECORDS, "cpsc2018": mirror_plan.CPSC_RECORDS}
+FULL_RECORDS = {"ptbxl": mirror_plan.PTBXL_RECORDS, "cpsc2018": mirror_plan.CPSC_RECORDS,
+                "csn": mirror_plan.CSN_RECORDS}
 REAL_CLASSES = {"ptbxl_super": 5, "ptbxl_super_multi": 5, "ptbxl_sub": 23, "ptbxl_form": 19, "ptbxl_rhythm": 12,
-                "ptbxl_all": 71, "cpsc2018": 9}
+                "ptbxl_all": 71, "cpsc2018": 9, "csn": 38}
 # Assumptions of the GPU projection (used only where no measured GPU file is given), stated with the figures
 GPU_NAME = "one H100/H200 SXM with 16 CPU cores"
 GPU_PEAK_FLOPS = 989.4e12        # dense bf16 tensor-core peak of H100 SXM (H200: the same), vendor data sheet
@@ -129,17 +130,17 @@ def prepare_workdir(workdir: Path, resume: bool) -> None:
     (workdir / "times").mkdir(exist_ok=True)
 
 
-def write_or_reuse_mirror(workdir: Path, n: int, m: int, seed: int, cores: int) -> tuple[Path, dict]:
+def write_or_reuse_mirror(workdir: Path, n: int, m: int, k: int, seed: int, cores: int) -> tuple[Path, dict]:
     from benchmark.data.mirror import write_mirror
 
-    folder = workdir / f"mirror-{n}-{m}-s{seed}"
+    folder = workdir / f"mirror-{n}-{m}-{k}-s{seed}"
     done = folder / "mirror.json"
     if done.exists():
         log(f"reusing the mirror in {folder}")
         return folder, json.loads(done.read_text())
     shutil.rmtree(folder, ignore_errors=True)
     t0 = time.time()
-    summary = write_mirror(folder, n, m, seed=seed, workers=cores, log=log)
+    summary = write_mirror(folder, n, m, seed=seed, workers=cores, log=log, n_csn=k)
     summary["wall_s"] = round(time.time() - t0, 1)
     return folder, summary
 
@@ -199,15 +200,17 @@ def token_lengths(folder: Path, reports: list[str], max_length: int = 128) -> li
 
 
 # ------------------------------------------------------------------------------------------------ the run
-def overrides(mirror_url: str, text_model: Path, args, n_cpsc: int) -> list[str]:
+def overrides(mirror_url: str, text_model: Path, args, n_cpsc: int, n_csn: int) -> list[str]:
     pre = {"text_model": str(text_model), "epochs": args.epochs}
     out = [f"download={json.dumps({'mirror': mirror_url})}", f"pretrain={json.dumps(pre)}"]
     if args.methods:
         out.append(f"methods=[{','.join(args.methods)}]")
     if args.seeds:
         out.append(f"seeds=[{','.join(map(str, args.seeds))}]")
-    if n_cpsc < FULL_RECORDS["cpsc2018"]:
-        out.append('datasets={"cpsc2018": {"allow_partial": true}}')
+    partial = {name: {"allow_partial": True} for name, n in (("cpsc2018", n_cpsc), ("csn", n_csn))
+               if n < FULL_RECORDS[name]}
+    if partial:
+        out.append(f"datasets={json.dumps(partial)}")
     return out
 
 
@@ -665,6 +668,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--records", type=int, default=1000, help="PTB-XL records in the mirror (default 1000; real: 21799)")
     p.add_argument("--cpsc", type=int, default=400, help="CPSC2018 records in the mirror (default 400; real: 6877)")
+    p.add_argument("--csn", type=int, default=400,
+                   help="Chapman-Shaoxing-Ningbo records of MERL's split in the mirror (default 400; real: 23026)")
     p.add_argument("--epochs", type=int, default=1, help="pretrain.epochs (the preset's: 50)")
     p.add_argument("--methods", nargs="+", help="methods (default: the preset's, all)")
     p.add_argument("--seeds", nargs="+", type=int, help="seeds (default: the preset's, 0 1 2)")
@@ -693,11 +698,11 @@ def main(argv=None) -> int:
         if not (workdir / "rehearsal.json").exists() and not (workdir / "times").is_dir():
             raise SystemExit(f"--report-only: no rehearsal in {workdir}")
         earlier = json.loads((workdir / "rehearsal.json").read_text()) if (workdir / "rehearsal.json").exists() else {}
-        for key in ("records", "cpsc", "epochs", "methods", "seeds", "cores", "text_layers"):
+        for key in ("records", "cpsc", "csn", "epochs", "methods", "seeds", "cores", "text_layers"):
             setattr(args, key, earlier.get("args", {}).get(key, getattr(args, key)))
         wall, mirror_summary = earlier.get("snakemake_wall_s", float("nan")), earlier.get("mirror", {})
         config_args = earlier.get("config_overrides", [])
-        mirror = Path(earlier.get("mirror_path", workdir / f"mirror-{args.records}-{args.cpsc}-s{args.mirror_seed}"))
+        mirror = Path(earlier.get("mirror_path", workdir / f"mirror-{args.records}-{args.cpsc}-{args.csn}-s{args.mirror_seed}"))
         reports = mirror_reports(mirror)
         text_model = Path(earlier["text_model"]["path"])
         text = {k: v for k, v in earlier["text_model"].items() if k != "rate"}
@@ -706,7 +711,8 @@ def main(argv=None) -> int:
         log(f"work folder: {workdir}")
         from benchmark.data.serve import serve
 
-        mirror, mirror_summary = write_or_reuse_mirror(workdir, args.records, args.cpsc, args.mirror_seed, args.cores)
+        mirror, mirror_summary = write_or_reuse_mirror(workdir, args.records, args.cpsc, args.csn, args.mirror_seed,
+                                                         args.cores)
         reports = mirror_reports(mirror)
         t0 = time.time()
         text_model = build_text_model(reports, workdir / "text", args.text_layers)
@@ -717,7 +723,7 @@ def main(argv=None) -> int:
                 "params_12_layers": 12 * (4 * 768 * 768 + 2 * 768 * 3072)}
         log(f"text model: {text_model} (built/reused in {text['build_s']} s; {text['mean_tokens']:.1f} tokens/report)")
         with serve(mirror) as url:
-            config_args = overrides(url, text_model, args, args.cpsc)
+            config_args = overrides(url, text_model, args, args.cpsc, args.csn)
             rc, wall, output = run_snakemake(workdir, config_args, args.cores)
         if rc != 0:
             print(output[-6000:])
@@ -728,7 +734,7 @@ def main(argv=None) -> int:
     checksum = checksum_pass(workdir / "results" / "raw")
     rows = stage_rows(jobs, checksum)
     stage_text = print_stage_table(rows, args.cores, wall)
-    print(f"# Rehearsal of the paper preset: {args.records} PTB-XL + {args.cpsc} CPSC2018 records, "
+    print(f"# Rehearsal of the paper preset: {args.records} PTB-XL + {args.cpsc} CPSC2018 + {args.csn} CSN records, "
           f"{args.epochs} epoch(s), methods {args.methods or 'all'}, seeds {args.seeds or 'preset'}\n")
     print(f"Mirror: {mirror} ({mirror_summary.get('seconds')} s to write); text model: {text_model}\n")
     print(stage_text)
@@ -763,7 +769,7 @@ def project(args, config: dict, jobs: list[dict], workdir: Path, text: dict, tex
     proj = Projection(config, full, jobs, workdir, startup, args.cores, flops, gpu_bench, text, checksum, linear_bench)
     proj.build()
     print(f"\n# Projection of the full paper preset ({FULL_RECORDS['ptbxl']:,} PTB-XL + {FULL_RECORDS['cpsc2018']:,} "
-          f"CPSC2018 records, {full['epochs']} epochs, {len(full['methods'])} methods x {full['seeds']} seeds)\n")
+          f"CPSC2018 + {FULL_RECORDS['csn']:,} CSN records, {full['epochs']} epochs, {len(full['methods'])} methods x {full['seeds']} seeds)\n")
     print(proj.text_())
     gpu_note = (f"GPU rates measured by bench_pretrain.py ({args.gpu_bench})" if gpu_bench and gpu_bench.get("gpu")
                 else f"No GPU was measured: GPU figures take the FLOPs counted per method at {GPU_UTILISATION:.0%} of a "

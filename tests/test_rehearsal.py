@@ -19,7 +19,7 @@ from benchmark.config import typed_overrides
 from conftest import REPO
 
 PRESET = REPO / "config" / "config.yaml"
-N_PTBXL, N_CPSC = 100, 60
+N_PTBXL, N_CPSC, N_CSN = 100, 60, 60
 
 
 def _has(module: str) -> bool:
@@ -75,7 +75,7 @@ def rehearsal(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("rehearsal") / "work"
     env = {k: v for k, v in os.environ.items() if k not in ("BENCHMARK_SETTINGS", "BENCHMARK_INVOCATION")}
     run = subprocess.run([sys.executable, str(REPO / "scripts" / "rehearse.py"), "--records", str(N_PTBXL),
-                          "--cpsc", str(N_CPSC), "--methods", "random_init", "etp", "--seeds", "0", "--epochs", "1",
+                          "--cpsc", str(N_CPSC), "--csn", str(N_CSN), "--methods", "random_init", "etp", "--seeds", "0", "--epochs", "1",
                           "--text-layers", "2", "--no-projection", "--workdir", str(workdir)],
                          capture_output=True, text=True, timeout=1500, env=env)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
@@ -89,7 +89,8 @@ def test_rehearsal_overrides_only_what_must_change(rehearsal):
     assert set(given) == {"download", "pretrain", "methods", "seeds", "datasets"}
     assert set(given["download"]) == {"mirror"} and given["download"]["mirror"].startswith("http://127.0.0.1:")
     assert set(given["pretrain"]) == {"text_model", "epochs"}
-    assert given["datasets"] == {"cpsc2018": {"allow_partial": True}}   # the mirror holds 60 of CPSC2018's 6,877
+    # the mirror holds 60 of CPSC2018's 6,877 records and 60 of the 23,026 of MERL's CSN split
+    assert given["datasets"] == {"cpsc2018": {"allow_partial": True}, "csn": {"allow_partial": True}}
     # the run's settings are the preset's but for those keys
     settings = next((workdir / "results" / "paper" / "settings").glob("*.json"))
     ran = json.loads(settings.read_text())
@@ -107,11 +108,15 @@ def test_rehearsal_runs_the_paper_data_path_at_500_hz(rehearsal):
 
     results = workdir / "results"
     markers = {p.parent.parent.name + "/" + p.stem for p in (results / "raw").glob("*/.downloads/*.json")}
-    assert markers == {"ptbxl/metadata", "ptbxl/records500", "cpsc2018/records"}   # downloaded, not located
+    assert markers == {"ptbxl/metadata", "ptbxl/records500", "cpsc2018/records", "csn/records"}  # downloaded
     ptbxl, cpsc = load_store(results / "paper" / "data" / "ptbxl"), load_store(results / "paper" / "data" / "cpsc2018")
     assert ptbxl.signals.shape == (N_PTBXL, 12, 5000) and ptbxl.meta["signal_folder"] == "records500"
     assert cpsc.signals.shape == (N_CPSC, 12, 5000) and ptbxl.meta["sampling_rate"] == cpsc.meta["sampling_rate"] == 500
     assert cpsc.meta["label_sources"]["dx"] == N_CPSC          # labels from the CinC copy's #Dx lines
+    csn = load_store(results / "paper" / "data" / "csn")          # MERL's records only: the mirror's extra one skipped
+    assert csn.signals.shape == (N_CSN, 12, 5000)
+    assert csn.meta["merl_crosscheck"]["same_acronyms"] == N_CSN and csn.meta["merl_crosscheck"]["different"] == 0
+    assert csn.meta["merl_crosscheck"]["copy_records_not_in_merl_split"] == 2   # one per 50 written
 
 
 @pytest.mark.slow

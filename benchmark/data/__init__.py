@@ -46,8 +46,14 @@ def prepare_cpsc2018(config: dict, name: str, out_dir: Path, threads: int | None
     run(config, name, out_dir, threads)
 
 
+def prepare_csn(config: dict, name: str, out_dir: Path, threads: int | None = None) -> None:
+    from benchmark.data.csn import prepare_csn as run
+
+    run(config, name, out_dir, threads)
+
+
 # source name -> function(config, dataset name, output folder[, threads]).
-SOURCES = {"synthetic": prepare_synthetic, "ptbxl": prepare_ptbxl, "cpsc2018": prepare_cpsc2018}
+SOURCES = {"synthetic": prepare_synthetic, "ptbxl": prepare_ptbxl, "cpsc2018": prepare_cpsc2018, "csn": prepare_csn}
 
 
 def check_sources(config: dict) -> None:

@@ -107,14 +107,6 @@ def write_split_file(reference_dir: str | Path, out: str | Path = SPLIT_FILE) ->
 
 
 # ------------------------------------------------------------------------------------------------ labels
-def dx_codes(comments: list[str]) -> list[str]:
-    for line in comments:
-        key, _, value = line.partition(":")
-        if key.strip().lower() == "dx":
-            return [c.strip() for c in value.replace(";", ",").split(",") if c.strip()]
-    return []
-
-
 def read_reference(root: Path) -> tuple[dict[str, list[int]], Path | None]:
     """Original REFERENCE.csv (anywhere under the copy): record -> label numbers."""
     found = sorted(root.rglob("REFERENCE.csv"))
@@ -138,7 +130,7 @@ def record_labels(record: str, comments: list[str], reference: dict) -> tuple[tu
         if unknown:
             raise pn.BadRecord(record, f"unknown label code(s) {unknown} in REFERENCE.csv (expected 1-9)")
         ref_classes = tuple(c for c in CLASSES if c in {REFERENCE_CODES[v] for v in reference[record]})
-    codes = dx_codes(comments)
+    codes = pn.dx_codes(comments)
     if codes:
         unknown = [c for c in codes if c not in SNOMED_TO_CLASS]
         if unknown:

@@ -99,6 +99,16 @@ PHYSIONET = {
         parts={"records": ("training/cpsc_2018/",)},
         required={},
     ),
+    # Chapman-Shaoxing-Ningbo, MERL's sixth task (benchmark.data.csn): WFDB .hea/.mat, #Dx SNOMED-CT codes
+    "csn": Remote(
+        title="Chapman-Shaoxing-Ningbo (PhysioNet ecg-arrhythmia 1.0.0)",
+        base_url="https://physionet.org/files/ecg-arrhythmia/1.0.0/",
+        config_key="csn_dir",
+        parts={"records": ("WFDBRecords/", "ConditionNames_SNOMED-CT.csv", "LICENSE.txt", "RECORDS")},
+        # (a .csv named here would become an output of the download rule, which only PTB-XL's metadata rule has;
+        # the preparation stops naming the condition table when it is missing)
+        required={},
+    ),
 }
 
 

@@ -12,6 +12,10 @@ PHYSIONET) and the dataset readers read: `python -m benchmark mirror --out DIR [
     DIR/cpsc2018_original/                with --cpsc-original: the challenge's own layout (A0001.mat as a MATLAB
         A0001.mat ..., REFERENCE.csv      struct ECG, REFERENCE.csv), a local copy for cpsc2018_dir; PhysioNet does
                                           not serve it, so it has no SHA256SUMS.txt
+    DIR/ecg-arrhythmia/1.0.0/             with --csn K: Chapman-Shaoxing-Ningbo (benchmark.data.csn), K records of
+        ConditionNames_SNOMED-CT.csv      MERL's split with MERL's acronyms as #Dx codes, plus one record MERL does not
+        RECORDS, LICENSE.txt, SHA256SUMS.txt   list per 50; 10 s at 500 Hz, CinC-style headers
+        WFDBRecords/01/010/RECORDS, JS00001.hea, JS00001.mat ...
     DIR/mirror.json                       what was written (counts, seed)
 
 Served on loopback (`python -m benchmark serve DIR`, benchmark.data.serve), DIR's URL is the preset's
@@ -44,10 +48,13 @@ from benchmark.data.preprocess import resample
 from benchmark.errors import BenchmarkError
 
 STATEMENTS = Path(__file__).resolve().parent.parent / "reference" / "ptbxl_scp_statements.csv"
+CSN_CONDITIONS = Path(__file__).resolve().parent.parent / "reference" / "csn_condition_names.csv"
 CINC_PART = PHYSIONET["cpsc2018"].parts["records"][0]            # training/cpsc_2018/
 ORIGINAL = "cpsc2018_original"
 LICENSE = ("Synthetic records written by benchmark.data.mirror in the layout of PTB-XL v1.0.3 (Wagner et al., "
            "PhysioNet; CC BY 4.0).\nNo record describes a real patient. scp_statements.csv is PTB-XL's table.\n")
+CSN_LICENSE = ("Synthetic records written by benchmark.data.mirror in the layout of Chapman-Shaoxing-Ningbo "
+               "(PhysioNet ecg-arrhythmia 1.0.0; CC BY 4.0).\nNo record describes a real patient.\n")
 PTBXL_CHUNK, CPSC_CHUNK = 50, 25
 
 
@@ -57,6 +64,10 @@ def ptbxl_root(out: str | os.PathLike) -> Path:
 
 def cpsc_root(out: str | os.PathLike) -> Path:
     return Path(out) / PHYSIONET["cpsc2018"].files_path
+
+
+def csn_root(out: str | os.PathLike) -> Path:
+    return Path(out) / PHYSIONET["csn"].files_path
 
 
 # ------------------------------------------------------------------------------------------------ workers
@@ -97,6 +108,45 @@ def _cpsc_chunk(task) -> list[tuple[str, str]]:
         if original is not None:
             fmt.original_mat(original / f"{rec.name}.mat", d, rec.age, rec.sex)
     return sums
+
+
+def _csn_chunk(task) -> list[tuple[str, str]]:
+    """Write one chunk of CSN records (10 s, 500 Hz); #Dx holds the SNOMED-CT codes of the record's acronyms."""
+    root, seed, records, code_of = task
+    sums = []
+    for rec in records:
+        rng = plan.csn_signal_rng(seed, rec.name)
+        x = syn.synthesize_signal(syn.cpsc_findings(rec.looks, rng), syn.draw_patient(rng), 10.0, rng)
+        d = fmt.digital(x)
+        rel = f"WFDBRecords/{rec.folder}/{rec.name}"
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        header = fmt.cinc_header(rec.name, d, rec.age, rec.sex, [code_of[a] for a in rec.acronyms], fmt.CSN_DATE)
+        sums.append((rel + ".hea", fmt.write(root / (rel + ".hea"), header)))
+        sums.append((rel + ".mat", fmt.write(root / (rel + ".mat"), fmt.cinc_mat(d))))
+    return sums
+
+
+def _csn_codes() -> dict[str, str]:
+    """acronym -> SNOMED-CT code (the first row of the condition table naming it)."""
+    out: dict[str, str] = {}
+    with open(CSN_CONDITIONS, newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            out.setdefault(row["Acronym Name"], row["Snomed_CT"])
+    return out
+
+
+def _finish_csn(root: Path, records: list, sums: list) -> None:
+    groups: dict[str, list[str]] = {}
+    for rec in records:
+        groups.setdefault(rec.folder, []).append(rec.name)
+    for g, names in groups.items():
+        sums.append((f"WFDBRecords/{g}/RECORDS", fmt.write(root / "WFDBRecords" / g / "RECORDS",
+                                                           "".join(n + "\n" for n in names))))
+    sums.append(("RECORDS", fmt.write(root / "RECORDS", "".join(f"WFDBRecords/{g}/\n" for g in sorted(groups)))))
+    sums.append(("ConditionNames_SNOMED-CT.csv", fmt.write(root / "ConditionNames_SNOMED-CT.csv",
+                                                             CSN_CONDITIONS.read_bytes())))
+    sums.append(("LICENSE.txt", fmt.write(root / "LICENSE.txt", CSN_LICENSE)))
+    _write_sums(root, sums)
 
 
 # ------------------------------------------------------------------------------------------------ small files
@@ -143,10 +193,13 @@ def _finish_cpsc(root: Path, original: Path | None, m: int, seed: int, sums: lis
 
 # ------------------------------------------------------------------------------------------------ the mirror
 def write_mirror(out: str | os.PathLike, n_ptbxl: int = plan.PTBXL_RECORDS, n_cpsc: int = plan.CPSC_RECORDS,
-                 seed: int = 0, workers: int | None = None, cpsc_original: bool = False, log=None) -> dict:
-    """Write a mirror of n_ptbxl PTB-XL and n_cpsc CPSC2018 records into the new or empty folder `out`."""
+                 seed: int = 0, workers: int | None = None, cpsc_original: bool = False, log=None,
+                 n_csn: int = 0) -> dict:
+    """Write a mirror of n_ptbxl PTB-XL, n_cpsc CPSC2018 and n_csn CSN records into the new or empty folder `out`."""
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     plan.check_counts(n_ptbxl, n_cpsc)
+    if not 0 <= n_csn <= plan.CSN_RECORDS:
+        raise BenchmarkError(f"--csn {n_csn}: a mirror holds 0 to {plan.CSN_RECORDS} CSN records (MERL's split)")
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise BenchmarkError(f"--out {out} is not an empty folder; a mirror is written into a new or empty one")
@@ -161,11 +214,17 @@ def write_mirror(out: str | os.PathLike, n_ptbxl: int = plan.PTBXL_RECORDS, n_cp
     ptbxl_tasks = [(proot, seed, items[s:s + PTBXL_CHUNK]) for s in range(0, n_ptbxl, PTBXL_CHUNK)]
     cpsc_tasks = [(croot, original, seed, list(range(s, min(n_cpsc, s + CPSC_CHUNK))))
                   for s in range(0, n_cpsc, CPSC_CHUNK)]
+    csn_records, sroot = plan.csn_plan(n_csn, seed), csn_root(out)
+    if csn_records:
+        sroot.mkdir(parents=True, exist_ok=True)
+    code_of = _csn_codes() if csn_records else {}
+    csn_tasks = [(sroot, seed, csn_records[s:s + CPSC_CHUNK], code_of) for s in range(0, len(csn_records), CPSC_CHUNK)]
     workers = max(1, workers or os.cpu_count() or 1)
     pool = ProcessPoolExecutor(workers) if workers > 1 else None
     run = pool.map if pool else map
     try:
         ptbxl_results, cpsc_results = run(_ptbxl_chunk, ptbxl_tasks), run(_cpsc_chunk, cpsc_tasks)
+        csn_results = run(_csn_chunk, csn_tasks)
         psums, csums, done, last = [], [], 0, time.time()
         with open(proot / "ptbxl_database.csv", "w", newline="", encoding="utf-8") as f:
             table = csv.writer(f, lineterminator="\n")
@@ -185,14 +244,19 @@ def write_mirror(out: str | os.PathLike, n_ptbxl: int = plan.PTBXL_RECORDS, n_cp
                 last = time.time()
                 log(f"mirror: {min(n_cpsc, k * CPSC_CHUNK)}/{n_cpsc} CPSC2018 records written ({time.time() - t0:.0f}s)")
         _finish_cpsc(croot, original, n_cpsc, seed, csums)
+        ssums = [pair for sums in csn_results for pair in sums]
+        if csn_records:
+            _finish_csn(sroot, csn_records, ssums)
     finally:
         if pool:
             pool.shutdown(cancel_futures=True)
-    summary = {"ptbxl_records": n_ptbxl, "cpsc2018_records": n_cpsc, "seed": seed, "cpsc_original": original is not None,
-               "ptbxl": str(proot), "cpsc2018": str(croot), "files": len(psums) + len(csums) + 2,
+    summary = {"ptbxl_records": n_ptbxl, "cpsc2018_records": n_cpsc, "csn_records": len(csn_records),
+               "csn_records_in_merl_split": n_csn, "seed": seed, "cpsc_original": original is not None,
+               "ptbxl": str(proot), "cpsc2018": str(croot), "csn": str(sroot) if csn_records else None,
+               "files": len(psums) + len(csums) + len(ssums) + 2,
                "seconds": round(time.time() - t0, 1)}
     (out / "mirror.json").write_text(json.dumps(summary, indent=2) + "\n")
-    log(f"mirror: {n_ptbxl} PTB-XL and {n_cpsc} CPSC2018 records in {out} ({summary['seconds']} s); serve it with "
+    log(f"mirror: {n_ptbxl} PTB-XL, {n_cpsc} CPSC2018 and {len(csn_records)} CSN records in {out} ({summary['seconds']} s); serve it with "
         f"`python -m benchmark serve {out}` and set download.mirror to the URL it prints")
     return summary
 

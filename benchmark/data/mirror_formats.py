@@ -31,6 +31,7 @@ PTBXL_COLUMNS = (
 PTBXL_LEADS = ("I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V6")
 CINC_LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
 CINC_DATE = "12-May-2020 12:33:59"   # the date on the CinC 2020 copy's record lines
+CSN_DATE = "05-May-2020 14:50:55"    # a date as CSN's record lines carry one
 # The SNOMED-CT code the CinC 2020 copy writes in #Dx for each CPSC2018 class (benchmark.data.cpsc2018 maps back).
 CINC_DX = {"Normal": "426783006", "AF": "164889003", "I-AVB": "270492004", "LBBB": "164909002", "RBBB": "59118001",
            "PAC": "284470004", "PVC": "164884008", "STD": "429622005", "STE": "164931005"}
@@ -55,8 +56,9 @@ def ptbxl_header(name: str, fs: int, d: np.ndarray) -> str:
     return "\n".join(lines) + "\n"
 
 
-def cinc_header(name: str, d: np.ndarray, age: int, sex: str, dx: list[str]) -> str:
-    lines = [f"{name} 12 500 {len(d)} {CINC_DATE}"]
+def cinc_header(name: str, d: np.ndarray, age: int, sex: str, dx: list[str], date: str = CINC_DATE) -> str:
+    """A CinC 2020 header; CSN's (ecg-arrhythmia) headers have the same fields."""
+    lines = [f"{name} 12 500 {len(d)} {date}"]
     for lead, first, check in zip(CINC_LEADS, d[0].tolist(), _checksums(d, signed=True)):
         lines.append(f"{name}.mat 16+24 {GAIN}/mV 16 0 {first} {check} 0 {lead}")
     lines += [f"#Age: {age}", f"#Sex: {sex}", f"#Dx: {','.join(dx)}", "#Rx: Unknown", "#Hx: Unknown", "#Sx: Unknown"]

@@ -40,6 +40,7 @@ PTBXL_V103_ABSENT = frozenset({137, 139, 140, 141, 142, 143, 145, 456, 458, 459,
 RECORDS_PER_PATIENT = 21837 / 18885
 # random streams: one per kind of draw, so records and patients are independent of each other and of the split
 _PTBXL_META, _PTBXL_SIGNAL, _PTBXL_PATIENT, _CPSC_META, _CPSC_SIGNAL, _OWNERS = 1, 2, 3, 11, 12, 21
+_CSN_META, _CSN_SIGNAL = 31, 32
 
 # SCP-ECG statements per finding (all in scp_statements.csv); the diagnostic ones carry the finding's superclass.
 MI_CODES = {"inferior": ("IMI", "ILMI", "IPLMI"), "anterior": ("ASMI", "AMI", "ALMI"), "lateral": ("LMI",)}
@@ -89,7 +90,7 @@ def ptbxl_ids(n: int) -> list[int]:
 def ptbxl_owners(n: int, seed: int) -> np.ndarray:
     """Patient index of each of the n records: every patient has one, some have more, in random order."""
     rng = _rng(seed, _OWNERS, 0)
-    patients = max(1, int(round(n / RECORDS_PER_PATIENT)))
+    patients = min(n, max(1, int(round(n / RECORDS_PER_PATIENT))))   # none for an empty mirror
     owners = np.concatenate([np.arange(patients), rng.integers(0, patients, n - patients)])
     return rng.permutation(owners)
 
@@ -232,3 +233,57 @@ def cpsc_plan(m: int, seed: int) -> list[CpscRecord]:
 
 
 assert set(CPSC_FIRST) == set(CPSC_CLASSES)
+
+
+# ------------------------------------------------------------------------------------------------ CSN
+CSN_RECORDS = 23026      # MERL's records (benchmark/splits/csn_split.csv); the mirror adds some it does not list
+CSN_EXTRA_EVERY = 50     # one record outside MERL's split per 50 (the real copy has 45,152, MERL kept 23,026)
+# acronyms whose look the synthetic generator can draw (as CPSC2018 classes); every other record is drawn normal
+CSN_LOOKS = {"AFIB": "AF", "AF": "AF", "1AVB": "I-AVB", "LBBB": "LBBB", "RBBB": "RBBB", "APB": "PAC", "VPB": "PVC",
+             "STDD": "STD", "STE": "STE"}
+
+
+@dataclass
+class CsnRecord:
+    name: str            # JS00001 ...
+    acronyms: list[str]  # as MERL's merl_diagnose (records outside MERL's split: drawn)
+    age: int
+    sex: str
+
+    @property
+    def folder(self) -> str:
+        """WFDBRecords/NN/NNM/ as the real copy's groups (the real assignment of names to folders is irregular)."""
+        n = int(self.name[2:]) - 1
+        top = n // 1000 + 1
+        return f"{top:02d}/{top:02d}{n % 1000 // 100}"
+
+    @property
+    def looks(self) -> list[str]:
+        out = [CSN_LOOKS[a] for a in self.acronyms if a in CSN_LOOKS]
+        return list(dict.fromkeys(out)) or ["Normal"]
+
+
+def csn_plan(k: int, seed: int) -> list[CsnRecord]:
+    """k records of MERL's CSN split, spread evenly over it (so every split is present), with MERL's acronyms, plus
+    one record MERL does not list for every CSN_EXTRA_EVERY (a name between two listed ones)."""
+    from benchmark.data.csn import load_split
+
+    split = load_split()
+    listed = set(split["record"])
+    picks = np.linspace(0, len(split) - 1, k).round().astype(int) if k else np.array([], dtype=int)
+    out = []
+    for j, i in enumerate(picks):
+        rng = _rng(seed, _CSN_META, j)
+        name, diagnose = split["record"].iat[i], split["merl_diagnose"].iat[i]
+        out.append(CsnRecord(name, diagnose.split(","), int(np.clip(rng.normal(60, 18), 18, 95)),
+                             str(rng.choice(["Male", "Female"]))))
+        if j % CSN_EXTRA_EVERY == 0:
+            extra = next((f"JS{n:05d}" for n in range(int(name[2:]) + 1, int(name[2:]) + 1000)
+                          if f"JS{n:05d}" not in listed), None)
+            if extra:
+                out.append(CsnRecord(extra, ["SB"], 50, "Male"))
+    return sorted(out, key=lambda r: r.name)
+
+
+def csn_signal_rng(seed: int, name: str) -> np.random.Generator:
+    return _rng(seed, _CSN_SIGNAL, int(name[2:]))

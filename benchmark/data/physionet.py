@@ -66,7 +66,7 @@ def needed_parts(config: dict, name: str) -> list[str]:
     ds = config["datasets"][name]
     if ds["source"] == "ptbxl":
         return ["metadata", ptbxl_folder(ds, config["data"]["sampling_rate"])]
-    if ds["source"] == "cpsc2018":
+    if ds["source"] in ("cpsc2018", "csn"):
         return ["records"]
     return []
 
@@ -103,7 +103,7 @@ def check_local_copies(config: dict) -> None:
 # Small files a store's labels, texts or splits come from: fingerprinted by content. Every other file of a raw copy
 # (the records) by size and modification time, which any edit changes (hashing gigabytes of records at every
 # start-up would cost minutes).
-CONTENT_FILES = {"ptbxl_database.csv", "scp_statements.csv", "REFERENCE.csv"}
+CONTENT_FILES = {"ptbxl_database.csv", "scp_statements.csv", "REFERENCE.csv", "ConditionNames_SNOMED-CT.csv"}
 
 
 def raw_fingerprint(config: dict, name: str) -> str | None:
@@ -309,6 +309,15 @@ def read_wfdb(path: str | Path, record: str) -> tuple[np.ndarray, float, list[st
             lead[d[:, i] == invalid] = np.nan
         x[order[i]] = lead
     return x, header.fs, header.comments
+
+
+def dx_codes(comments: list[str]) -> list[str]:
+    """The SNOMED-CT codes of a header's `#Dx:` comment (CinC 2020 copies, CSN), in order."""
+    for line in comments:
+        key, _, value = line.partition(":")
+        if key.strip().lower() == "dx":
+            return [c.strip() for c in value.replace(";", ",").split(",") if c.strip()]
+    return []
 
 
 def clean_nonfinite(x: np.ndarray, record: str, max_fraction: float) -> int:
