@@ -73,6 +73,12 @@ def cmd_zeroshot(args):
     zeroshot(_config(args), args.method, args.seed, args.task, args.out, args.predictions, args.threads)
 
 
+def cmd_fetch_prompts(args):
+    from benchmark.evaluate.prompts import fetch
+
+    fetch(_config(args), args.set)
+
+
 def cmd_compare(args):
     from benchmark.evaluate.steps import write_stats
 
@@ -136,6 +142,7 @@ def main(argv=None) -> int:
     add("prepare", cmd_prepare, "dataset", "out")
     add("download", cmd_download, "source", "part", "out")
     add("fetch-weights", cmd_fetch_weights, "method", "file")
+    add("fetch-prompts", cmd_fetch_prompts, "set")
     add("embed-reports", cmd_embed_reports, "out")
     add("pretrain", cmd_pretrain, "method", "seed", "out")
     add("features", cmd_features, "method", "seed", "dataset", "out")

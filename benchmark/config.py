@@ -87,6 +87,11 @@ def check_references(config: dict) -> None:
             if task.get("label_set") is None else []  # a label set brings names for its classes
         if name in config["evaluation"]["zeroshot_tasks"] and missing:
             raise ConfigError(f"tasks.{name}.prompt_names lacks {missing}: zero-shot needs a phrase per class")
+    sets = config["evaluation"].get("prompt_sets", {})
+    for method, name in config["evaluation"].get("method_prompts", {}).items():
+        if name != "names" and name not in sets:
+            raise ConfigError(f"evaluation.method_prompts.{method} is {name!r}, which evaluation.prompt_sets does not "
+                              f"define (defined: {sorted(sets)}; `names` = the class names)")
     if 1.0 not in [float(f) for f in config["evaluation"].get("label_fractions", [1.0])]:
         raise ConfigError("evaluation.label_fractions must include 1.0 (the paper's protocol, shown in Table 1)")
     for kind in ("linear_tasks", "zeroshot_tasks"):

@@ -18,7 +18,9 @@ What it does, in the work folder (default: a new temporary folder, printed):
    overrides on the command line (--config) only what must change: `download.mirror` (the loopback URL),
    `pretrain.text_model` (the folder above) and `pretrain.epochs`; `methods` and `seeds` when given; and
    `datasets.{cpsc2018,csn}.allow_partial: true` when M (K) is below CPSC2018's 6,877 (CSN's 23,026) records (the preset refuses a partial
-   copy, and a mirror of M records is one). Record counts change only through the mirror's size;
+   copy, and a mirror of M records is one); and, when MERL runs, `evaluation.method_prompts.merl: names` (its
+   CKEPE prompt file comes from GitHub, out of a loopback rehearsal's reach). Record counts change only through the
+   mirror's size;
 4. times every job: the workflow's steps run as `"$BENCHMARK_PYTHON" -m benchmark <step>`, and BENCHMARK_PYTHON is
    set to a wrapper (scripts/timed_job.py) that records each step's wall time, CPU time and peak RSS; no workflow
    file is edited. The downloaded files' checksums are verified inside the download jobs as the bytes arrive; the
@@ -211,6 +213,9 @@ def overrides(mirror_url: str, text_model: Path, args, n_cpsc: int, n_csn: int) 
                if n < FULL_RECORDS[name]}
     if partial:
         out.append(f"datasets={json.dumps(partial)}")
+    # MERL's CKEPE prompts come from GitHub, which a rehearsal (loopback only) cannot reach: its row uses class names
+    if not args.methods or "merl" in args.methods:
+        out.append('evaluation={"method_prompts": {"merl": "names"}}')
     return out
 
 

@@ -149,6 +149,7 @@ def zeroshot(config: dict, method: str, seed: int, task_name: str, out, predicti
     import torch
 
     from benchmark import runtime
+    from benchmark.evaluate import prompts as prompt_sets
     from benchmark.evaluate.encode import embed
     from benchmark.evaluate.zeroshot import zero_shot_metrics, zero_shot_scores
     from benchmark.text import embed_texts
@@ -164,7 +165,8 @@ def zeroshot(config: dict, method: str, seed: int, task_name: str, out, predicti
                              "it takes no zero-shot evaluation")
     test = data.split == "test"
     names = {**data.names, **settings.get("prompt_names", {})}  # the config's phrase wins over the store's name
-    prompts = [config["evaluation"]["prompt"].format(names[c]) for c in data.classes]
+    chosen = prompt_sets.prompts(config, method, task_name, data.classes, names)
+    prompts = chosen["prompts"]
     prompt_emb = embed_texts(info["text_model"], prompts, paths.text_cache(config), device=str(device))
     with torch.no_grad():
         text_space = model.embed_text(torch.from_numpy(prompt_emb).to(device)).float().cpu().numpy()
@@ -172,7 +174,7 @@ def zeroshot(config: dict, method: str, seed: int, task_name: str, out, predicti
                       adapt)
     scores = zero_shot_scores(ecg_space, text_space)
     metrics = zero_shot_metrics(data.y[test], scores, data.classes)
-    metrics["prompts"] = prompts
+    metrics.update(prompts=prompts, prompt_set=chosen["set"], prompt_note=chosen["note"])
     write_npz(predictions, y=data.y[test], scores=scores)
     write_json(out, {**_provenance(config, method, seed, task_name, data, t0, info, runtime.device_name(device),
                                    device),

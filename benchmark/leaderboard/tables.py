@@ -119,7 +119,7 @@ def zeroshot(board) -> list[str]:
                      f"\"{ev['prompt'].format('{class}')}\"; per-class AUC, ACC, F1, %, [{level} CI])",
                      f"The {test_n} test records of the task{board.subset_note(t)}; nothing is fitted, the prediction "
                      "is the best-scoring "
-                     f"prompt. Steps: {steps or 'none'}.",
+                     f"prompt. Steps: {steps or 'none'}. {_prompt_sets(board, t, zs_methods)}",
                      table(rows, ["Class", "Method", "AUC", "ACC", "F1"]) if rows else "_no zero-shot results yet_"]
         # benchmark.evaluate.metrics.evaluable: a class needs positive and negative test records
         unevaluable = [c for c in classes if any(not r["metrics"]["per_class"][c].get("evaluable", True)
@@ -132,6 +132,23 @@ def zeroshot(board) -> list[str]:
         if paper:
             sections += paper
     return sections
+
+
+def _prompt_sets(board, t: str, methods: list[str]) -> str:
+    """Which prompt set each row used (benchmark.evaluate.prompts): the class names in the template, or a named set
+    of descriptions; a row that asked for a set which does not describe every class says so."""
+    sets = board.config["evaluation"].get("prompt_sets", {})
+    used = {}
+    for m in methods:
+        for r in board.results[("zeroshot", m, t)]:
+            z = r["metrics"]
+            name = z.get("prompt_set", "names")
+            label = "class names" if name == "names" else f"{name} ({sets.get(name, {}).get('title', name)})"
+            if z.get("prompt_note"):
+                label += f" [{z['prompt_note']}]"
+            used.setdefault(label, []).append(board.titles.get(m, m))
+    parts = [f"{label}: {', '.join(dict.fromkeys(rows))}" for label, rows in used.items()]
+    return f"Prompts per row: {'; '.join(parts)}." if parts else ""
 
 
 def _paper_zeroshot(board, t: str, methods: list[str], classes: list[str]) -> list[str]:

@@ -15,7 +15,7 @@ sys.path.insert(0, str(REPO))
 
 from benchmark import data as bdata, leaderboard, paths, provenance, text, weights  # noqa: E402
 from benchmark.data import physionet  # noqa: E402
-from benchmark.evaluate import plots  # noqa: E402
+from benchmark.evaluate import plots, prompts as prompt_sets  # noqa: E402
 from benchmark.config import (RUN_SELECTION, check_references, check_removed_keys, config_hash,  # noqa: E402
                               result_settings, typed_overrides)
 from benchmark.errors import BenchmarkError  # noqa: E402
@@ -164,6 +164,18 @@ def pretrain_gpu(w) -> int:
 def task_store(w):
     """The store of the task's dataset."""
     return paths.dataset_dir(config, config["tasks"][w.task]["dataset"]) / "meta.json"
+
+
+def prompt_set_inputs(w) -> list:
+    """The fetched prompt set a method's zero-shot uses (none for the class names; benchmark.evaluate.prompts)."""
+    name = prompt_sets.set_of(config, w.method)
+    return [] if name == prompt_sets.NAMES else [prompt_sets.file_of(config, name)]
+
+
+def prompt_set_spec(w) -> dict:
+    """What decides a zero-shot row's prompts: the set's pin and keys (a new pin or key re-runs the row)."""
+    name = prompt_sets.set_of(config, w.method)
+    return {"set": name, "spec": EVAL["prompt_sets"].get(name)}
 
 
 def task_features(w):

@@ -54,6 +54,22 @@ rule fetch_weights:
         "--file {params.file} 2>&1 | tee {log}"
 
 
+rule fetch_prompt_set:
+    """A named zero-shot prompt set (evaluation.prompt_sets), downloaded once into the cache and renamed into
+    place only after its SHA-256 matched."""
+    output:
+        Path(config["cache_dir"]) / "prompts" / "{prompt_set}.json",
+    params:
+        pin=lambda w: config_hash(EVAL["prompt_sets"][w.prompt_set]),
+    log:
+        LOGS / "fetch_prompts" / "{prompt_set}.log",
+    conda:
+        ENV
+    shell:
+        '"$BENCHMARK_PYTHON" -m benchmark fetch-prompts --config "$BENCHMARK_SETTINGS" --set {wildcards.prompt_set} '
+        "2>&1 | tee {log}"
+
+
 rule prepare_dataset:
     """Raw or synthetic data -> the common preprocessed store (signals.npy, records.csv, meta.json last)."""
     input:

@@ -66,12 +66,13 @@ rule zeroshot:
     input:
         task_store,
         paths.pretrain_dir(config, "{method}", "{seed}") / "train_log.json",
+        prompt_set_inputs,
     output:
         metrics=paths.metrics(config, "zeroshot", "{method}", "{seed}", "{task}"),
         predictions=paths.predictions(config, "zeroshot", "{method}", "{seed}", "{task}"),
     params:
         h=lambda w: config_hash({"task": records_of(w.task), "names": config["tasks"][w.task]["prompt_names"],
-                                 "prompt": EVAL["prompt"]}),
+                                 "prompt": EVAL["prompt"], "prompt_set": prompt_set_spec(w)}),
         code=CODE,
         method_code=lambda w: METHOD_CODE[w.method],
     log:
