@@ -20,6 +20,18 @@ def cmd_prepare(args):
     data.prepare(_config(args), args.dataset, args.out, threads=args.threads)
 
 
+def cmd_prepare_index(args):
+    from benchmark.data.mimic import build_index
+
+    build_index(_config(args), args.dataset, args.out)
+
+
+def cmd_prepare_shard(args):
+    from benchmark.data.mimic import prepare_shard
+
+    prepare_shard(_config(args), args.dataset, args.shard, args.out, threads=args.threads)
+
+
 def cmd_download(args):
     from benchmark.data.physionet import download_part
 
@@ -111,7 +123,8 @@ def cmd_publish(args):
 def cmd_mirror(args):
     from benchmark.data.mirror import write_mirror
 
-    write_mirror(args.out, args.ptbxl, args.cpsc, args.seed, args.workers, args.cpsc_original, n_csn=args.csn)
+    write_mirror(args.out, args.ptbxl, args.cpsc, args.seed, args.workers, args.cpsc_original, n_csn=args.csn,
+                 n_mimic=args.mimic)
 
 
 def cmd_serve(args):
@@ -136,10 +149,13 @@ def main(argv=None) -> int:
         sp.add_argument("--config", required=name != "methods", help="preset YAML or the resolved config JSON")
         sp.add_argument("--threads", type=int, default=None)
         for arg in extra:
-            sp.add_argument(f"--{arg}", required=True, type=int if arg == "seed" else str)
+            sp.add_argument(f"--{arg}", required=True, type=int if arg in ("seed", "shard") else str)
         return sp
 
     add("prepare", cmd_prepare, "dataset", "out")
+    # a dataset prepared in shards (MIMIC-IV-ECG): --out is the dataset's folder, as for prepare
+    add("prepare-index", cmd_prepare_index, "dataset", "out")
+    add("prepare-shard", cmd_prepare_shard, "dataset", "shard", "out")
     add("download", cmd_download, "source", "part", "out")
     add("fetch-weights", cmd_fetch_weights, "method", "file")
     add("fetch-prompts", cmd_fetch_prompts, "set")
@@ -163,6 +179,7 @@ def main(argv=None) -> int:
     sp.add_argument("--workers", type=int, default=None, help="processes (default: one per CPU)")
     sp.add_argument("--csn", type=int, default=0,
                     help="Chapman-Shaoxing-Ningbo records of MERL's split (default 0; all: 23,026)")
+    sp.add_argument("--mimic", type=int, default=0, help="MIMIC-IV-ECG studies (default 0; real: about 800,000)")
     sp.add_argument("--cpsc-original", action="store_true",
                     help="also write CPSC2018's original layout (A*.mat structs + REFERENCE.csv) in cpsc2018_original/")
     sp = sub.add_parser("serve", help="serve a folder on 127.0.0.1 with HTTP Range support (benchmark.data.serve)")

@@ -167,7 +167,7 @@ def load_config(path: str | Path, overrides: dict | None = None) -> dict:
 
 # pretrain settings that change how fast a run goes, not what it computes: left out of every hash that decides
 # whether a pre-training is re-run or a checkpoint resumed
-SPEED_ONLY_PRETRAIN_KEYS = ("threads", "check_every")
+SPEED_ONLY_PRETRAIN_KEYS = ("threads", "check_every", "read_threads")
 
 
 def result_settings(pretrain: dict) -> dict:

@@ -59,10 +59,22 @@ def build_method(spec: MethodSpec, config: dict, stored: InputSpec, text_dim: in
     return method
 
 
-def epoch_batches(n: int, batch_size: int, seed: int, epoch: int) -> list[np.ndarray]:
+def epoch_batches(n: int, batch_size: int, seed: int, epoch: int, block: int = 1) -> list[np.ndarray]:
     """Positions 0..n-1 in a (seed, epoch)-determined order, cut into full batches (contrastive losses need
-    batch-mates, so a short last batch is dropped; all records are seen across epochs)."""
-    order = np.random.default_rng([seed, epoch]).permutation(n)
+    batch-mates, so a short last batch is dropped; all records are seen across epochs).
+
+    `block` > 1: the positions are cut into runs of `block` consecutive ones and the *runs* are shuffled, so a
+    batch is batch_size / block runs of neighbours on disk (`pretrain.read_block`, for stores larger than RAM). A
+    batch then holds records that were neighbours in the store, which a preparation that writes its rows in a
+    random order (MIMIC-IV-ECG: benchmark.data.mimic) makes a random draw too; across epochs the run boundaries
+    stay fixed, so two records of one run always share their batch."""
+    rng = np.random.default_rng([seed, epoch])
+    if block > 1:
+        runs = rng.permutation(-(-n // block))
+        order = (runs[:, None] * block + np.arange(block)).ravel()
+        order = order[order < n]
+    else:
+        order = rng.permutation(n)
     bs = min(batch_size, n)
     return [np.sort(order[i:i + bs]) for i in range(0, n - bs + 1, bs)]
 
@@ -201,7 +213,8 @@ def _pretrain(config: dict, spec: MethodSpec, seed: int, out_dir: Path, threads:
     epochs = epochs_for(config, spec)
     if epochs and len(idx) < 2:
         raise BenchmarkError(f"{spec.name}: the pre-training split has {len(idx)} usable records; need at least 2")
-    steps_per_epoch = len(epoch_batches(len(idx), batch_size, seed, 0)) if epochs else 0
+    steps_per_epoch = len(epoch_batches(len(idx), batch_size, seed, 0, config["pretrain"].get("read_block", 1))) \
+        if epochs else 0
     stored = InputSpec.of_store(store.meta, store.signals.shape[-1])
     method = build_method(spec, config, stored, text.shape[1] if text is not None else None, epochs, steps_per_epoch)
     # a published checkpoint (config.yaml `weights:`): checked against its SHA-256, its keys mapped, loaded strictly
@@ -232,8 +245,9 @@ def _pretrain(config: dict, spec: MethodSpec, seed: int, out_dir: Path, threads:
     for epoch in range(start, epochs):
         method.train()
         t_epoch = time.perf_counter()
-        batches = BatchReader(store.signals, idx, patients, epoch_batches(len(idx), batch_size, seed, epoch), device,
-                              text, adapt=adapt)
+        block, io_threads = config["pretrain"].get("read_block", 1), config["pretrain"].get("read_threads", 1)
+        batches = BatchReader(store.signals, idx, patients, epoch_batches(len(idx), batch_size, seed, epoch, block),
+                              device, text, adapt=adapt, io_threads=io_threads)
         bar = tqdm(batches, desc=f"{spec.name} s{seed} epoch {epoch + 1}/{epochs}", mininterval=2.0, leave=False)
         # losses are summed on the device and read every `check_every` steps and at the epoch's end: no host
         # synchronisation per step (the GPU runs ahead); a non-finite loss is reported with its step range

@@ -3,15 +3,15 @@
 (issue 22, point 3: 800,000 records do not fit in memory.)
 
 Writes a synthetic store in the benchmark's layout (signals.npy, (N, 12, T), float32 as benchmark.data.store
-writes it, or int16 to see what halving the bytes buys), then reads training batches from it the way
-pre-training does: benchmark.pretrain.epoch_batches' shuffled positions through benchmark.batches.BatchReader
-(a background thread, `depth` batches ahead). Per access pattern it reports the read rate (MB/s, ms per batch)
+writes it, float16 as the MIMIC-IV-ECG store keeps it, or int16 as MERL's), then reads training batches from it the
+way pre-training does: benchmark.pretrain.epoch_batches' shuffled positions through benchmark.batches.BatchReader
+(a background thread, `depth` batches ahead, --io-threads copying each batch: `pretrain.read_threads`). Per access pattern it reports the read rate (MB/s, ms per batch)
 and, with --step-ms, the data wait as a share of the wall time when each batch is followed by a training step
 of that length (the reader reads ahead while the step runs):
 
-    random   every batch 128 rows drawn from the whole store (today's epoch_batches)
-    blocks   every batch made of --block consecutive rows at random block positions (shuffled blocks: the
-             rows of a block are neighbours on disk, so a read serves several)
+    random   every batch 128 rows drawn from the whole store (epoch_batches, `read_block: 1`)
+    blocks   every batch made of runs of --block consecutive rows in a shuffled order of the runs (epoch_batches
+             with `read_block`: the rows of a run are neighbours on disk, so a read serves several)
 
 Cold cache: the file's pages are dropped first (posix_fadvise DONTNEED, no privilege needed); warm: the same
 batches read again. With a store larger than RAM, "warm" is only as warm as the page cache can be.
@@ -76,56 +76,22 @@ def drop_cache(path: Path) -> None:
         os.close(fd)
 
 
-def block_batches(n: int, batch: int, block: int, count: int, seed: int) -> list[np.ndarray]:
-    """`count` batches of `batch` rows, each the union of batch/block runs of `block` consecutive rows, the runs
-    taken in a shuffled order of the store's blocks (an epoch in shuffled-block order)."""
-    order = np.random.default_rng(seed).permutation(n // block)
-    per = batch // block
-    return [np.sort((order[i * per:(i + 1) * per, None] * block + np.arange(block)).ravel())
-            for i in range(min(count, len(order) // per))]
-
-
-class ParallelRows:
-    """signals[rows] read by `threads` threads, each copying a slice of the rows (more requests in flight: what
-    a disk that serves parallel reads faster would give a reader built that way; BatchReader reads with one)."""
-
-    def __init__(self, signals: np.ndarray, threads: int):
-        from concurrent.futures import ThreadPoolExecutor
-
-        self.signals, self.threads, self.pool = signals, threads, ThreadPoolExecutor(threads)
-
-    def __len__(self) -> int:
-        return len(self.signals)
-
-    def __getitem__(self, rows: np.ndarray) -> np.ndarray:
-        out = np.empty((len(rows),) + self.signals.shape[1:], self.signals.dtype)
-        parts = np.array_split(np.arange(len(rows)), self.threads)
-
-        def copy(part):
-            out[part] = self.signals[rows[part]]
-        list(self.pool.map(copy, parts))
-        return out
-
-
 def read(path: Path, batches: list[np.ndarray], step_s: float, depth: int, threads: int = 1) -> dict:
     """Iterate the batches through BatchReader, sleeping step_s after each (a training step). The store is mapped
     for this read only: pages still mapped by a process are not dropped by drop_cache."""
     import torch
 
     signals = np.load(path, mmap_mode="r")
-    if threads > 1:
-        signals = ParallelRows(signals, threads)
     reader = BatchReader(signals, np.arange(len(signals)), torch.zeros(len(signals), dtype=torch.long), batches,
-                         torch.device("cpu"), depth=depth)
+                         torch.device("cpu"), depth=depth, io_threads=threads)
     t0, nbytes = time.perf_counter(), 0
     try:
         for item in reader:
-            nbytes += item["ecg"].numel() * item["ecg"].element_size()
+            nbytes += item["ecg"].numel() * signals.dtype.itemsize   # bytes read from the store (batches are float32)
             if step_s:
                 time.sleep(step_s)
     finally:
-        if isinstance(signals, ParallelRows):
-            signals.pool.shutdown()          # one pool per read: its threads end with it
+        reader.close()                       # one pool per read: its threads end with it
     return {"wall": time.perf_counter() - t0, "wait": reader.wait_seconds, "mb": nbytes / 1e6, "n": len(batches)}
 
 
@@ -134,7 +100,8 @@ def main() -> None:
     p.add_argument("--dir", type=Path, required=True, help="folder for the store (needs N x 12 x T x bytes free)")
     p.add_argument("--records", type=int, default=200_000)
     p.add_argument("--rate", type=int, default=500, help="stored sampling rate, Hz (10 s records)")
-    p.add_argument("--dtype", choices=["float32", "int16"], default="float32")
+    p.add_argument("--dtype", choices=["float32", "float16", "int16"], default="float32",
+                   help="float16: the MIMIC-IV-ECG store's (benchmark/data/store.py); int16: MERL's")
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--batches", type=int, default=200, help="batches timed per pattern")
     p.add_argument("--block", type=int, default=16, help="consecutive rows per block in the `blocks` pattern")
@@ -155,7 +122,8 @@ def main() -> None:
         print(f"writing {path} ({size_gb:.1f} GB) ...", file=sys.stderr, flush=True)
         print(f"written in {write_store(path, args.records, samples, dtype):.0f} s", file=sys.stderr)
     patterns = {"random": epoch_batches(args.records, args.batch, 0, 0)[:args.batches],
-                f"blocks ({args.block} rows)": block_batches(args.records, args.batch, args.block, args.batches, 0)}
+                # pre-training's own shuffled runs (pretrain.read_block)
+                f"blocks ({args.block} rows)": epoch_batches(args.records, args.batch, 0, 0, args.block)[:args.batches]}
     print(f"\nStore: {args.records:,} records x 12 x {samples} {args.dtype} = {size_gb:.1f} GB (RAM {ram_gb:.0f} GB); "
           f"batch {args.batch}, {args.batches} batches per pattern, read-ahead {args.depth}, "
           f"{args.io_threads} reading thread(s)"

@@ -55,7 +55,8 @@ sys.path.insert(0, str(REPO))
 from benchmark.config import load_config  # noqa: E402
 from benchmark.data import mirror_plan  # noqa: E402
 
-PRESET = REPO / "config" / "config.yaml"
+PRESETS = {"paper": REPO / "config" / "config.yaml", "mimic": REPO / "config" / "mimic.yaml"}
+PRESET = PRESETS["paper"]
 MARKER = ".rehearsal"
 # Bio_ClinicalBERT's architecture (bert-base-cased): what the text model is built like
 BERT_SHAPE = {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072,
@@ -83,7 +84,8 @@ ASSUMED_BANDWIDTH = 20e6         # assumed bytes/s from physionet.org (not measu
 GPU_STAGES = ("embed", "pretrain", "features", "zero-shot")   # on the GPU, one job at a time (local-gpu profile)
 STAGES = ["download", "checksum", "prepare", "embed", "pretrain", "features", "subsets", "linear", "zero-shot",
           "compare", "plots", "board"]
-STEP_STAGE = {"download": "download", "prepare": "prepare", "embed-reports": "embed", "pretrain": "pretrain",
+STEP_STAGE = {"download": "download", "prepare": "prepare", "prepare-index": "prepare index",
+              "prepare-shard": "prepare shards", "embed-reports": "embed", "pretrain": "pretrain",
               "features": "features", "subsets": "subsets", "linear": "linear", "zeroshot": "zero-shot",
               "compare": "compare", "plots": "plots", "leaderboard": "board", "fetch-weights": "fetch weights"}
 
@@ -132,17 +134,18 @@ def prepare_workdir(workdir: Path, resume: bool) -> None:
     (workdir / "times").mkdir(exist_ok=True)
 
 
-def write_or_reuse_mirror(workdir: Path, n: int, m: int, k: int, seed: int, cores: int) -> tuple[Path, dict]:
+def write_or_reuse_mirror(workdir: Path, n: int, m: int, k: int, seed: int, cores: int,
+                          j: int = 0) -> tuple[Path, dict]:
     from benchmark.data.mirror import write_mirror
 
-    folder = workdir / f"mirror-{n}-{m}-{k}-s{seed}"
+    folder = workdir / f"mirror-{n}-{m}-{k}-{j}-s{seed}"
     done = folder / "mirror.json"
     if done.exists():
         log(f"reusing the mirror in {folder}")
         return folder, json.loads(done.read_text())
     shutil.rmtree(folder, ignore_errors=True)
     t0 = time.time()
-    summary = write_mirror(folder, n, m, seed=seed, workers=cores, log=log, n_csn=k)
+    summary = write_mirror(folder, n, m, seed=seed, workers=cores, log=log, n_csn=k, n_mimic=j)
     summary["wall_s"] = round(time.time() - t0, 1)
     return folder, summary
 
@@ -216,6 +219,10 @@ def overrides(mirror_url: str, text_model: Path, args, n_cpsc: int, n_csn: int) 
     # MERL's CKEPE prompts come from GitHub, which a rehearsal (loopback only) cannot reach: its row uses class names
     if not args.methods or "merl" in args.methods:
         out.append('evaluation={"method_prompts": {"merl": "names"}}')
+    if args.preset == "mimic" and args.shards:
+        # fewer preparation jobs for a small mirror: the store's rows and contents do not depend on the count
+        partial.setdefault("mimic", {})["shards"] = args.shards
+        out = [o for o in out if not o.startswith("datasets=")] + [f"datasets={json.dumps(partial)}"]
     return out
 
 
@@ -228,9 +235,9 @@ def timed_python(workdir: Path) -> Path:
     return path
 
 
-def run_snakemake(workdir: Path, config_args: list[str], cores: int) -> tuple[int, float, str]:
+def run_snakemake(workdir: Path, config_args: list[str], cores: int, preset: Path = PRESET) -> tuple[int, float, str]:
     cmd = [sys.executable, "-m", "snakemake", "--cores", str(cores), "--snakefile", str(REPO / "workflow" / "Snakefile"),
-           "--directory", str(workdir), "--configfile", str(PRESET), "--config", *config_args]
+           "--directory", str(workdir), "--configfile", str(preset), "--config", *config_args]
     env = dict(os.environ, BENCHMARK_PYTHON=str(timed_python(workdir)), REHEARSAL_TIMES=str(workdir / "times"),
                REHEARSAL_PYTHON=sys.executable, no_proxy="127.0.0.1,localhost", NO_PROXY="127.0.0.1,localhost")
     for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
@@ -675,6 +682,12 @@ def main(argv=None) -> int:
     p.add_argument("--cpsc", type=int, default=400, help="CPSC2018 records in the mirror (default 400; real: 6877)")
     p.add_argument("--csn", type=int, default=400,
                    help="Chapman-Shaoxing-Ningbo records of MERL's split in the mirror (default 400; real: 23026)")
+    p.add_argument("--mimic", type=int, default=400,
+                   help="MIMIC-IV-ECG studies in the mirror, for --preset mimic (default 400; real: about 800,000)")
+    p.add_argument("--preset", choices=sorted(PRESETS), default="paper",
+                   help="paper (config/config.yaml, default) or mimic (config/mimic.yaml: pre-training on MIMIC-IV-ECG; "
+                        "no projection)")
+    p.add_argument("--shards", type=int, help="--preset mimic: datasets.mimic.shards (default: the preset's)")
     p.add_argument("--epochs", type=int, default=1, help="pretrain.epochs (the preset's: 50)")
     p.add_argument("--methods", nargs="+", help="methods (default: the preset's, all)")
     p.add_argument("--seeds", nargs="+", type=int, help="seeds (default: the preset's, 0 1 2)")
@@ -696,6 +709,11 @@ def main(argv=None) -> int:
                         "text model's rate and the start-up: a minute more)")
     p.add_argument("--json", type=Path, help="also write the measurements and projection here")
     args = p.parse_args(argv)
+    preset_path = PRESETS[args.preset]
+    if args.preset != "paper":
+        args.no_projection = True   # the projection models the paper preset's stages
+    if args.preset != "mimic":
+        args.mimic = 0
 
     workdir = (args.workdir or Path(tempfile.mkdtemp(prefix="rehearsal_"))).resolve()
     earlier: dict = {}
@@ -703,11 +721,11 @@ def main(argv=None) -> int:
         if not (workdir / "rehearsal.json").exists() and not (workdir / "times").is_dir():
             raise SystemExit(f"--report-only: no rehearsal in {workdir}")
         earlier = json.loads((workdir / "rehearsal.json").read_text()) if (workdir / "rehearsal.json").exists() else {}
-        for key in ("records", "cpsc", "csn", "epochs", "methods", "seeds", "cores", "text_layers"):
+        for key in ("records", "cpsc", "csn", "mimic", "preset", "epochs", "methods", "seeds", "cores", "text_layers"):
             setattr(args, key, earlier.get("args", {}).get(key, getattr(args, key)))
         wall, mirror_summary = earlier.get("snakemake_wall_s", float("nan")), earlier.get("mirror", {})
         config_args = earlier.get("config_overrides", [])
-        mirror = Path(earlier.get("mirror_path", workdir / f"mirror-{args.records}-{args.cpsc}-{args.csn}-s{args.mirror_seed}"))
+        mirror = Path(earlier.get("mirror_path", workdir / f"mirror-{args.records}-{args.cpsc}-{args.csn}-{args.mimic}-s{args.mirror_seed}"))
         reports = mirror_reports(mirror)
         text_model = Path(earlier["text_model"]["path"])
         text = {k: v for k, v in earlier["text_model"].items() if k != "rate"}
@@ -717,7 +735,7 @@ def main(argv=None) -> int:
         from benchmark.data.serve import serve
 
         mirror, mirror_summary = write_or_reuse_mirror(workdir, args.records, args.cpsc, args.csn, args.mirror_seed,
-                                                         args.cores)
+                                                         args.cores, args.mimic)
         reports = mirror_reports(mirror)
         t0 = time.time()
         text_model = build_text_model(reports, workdir / "text", args.text_layers)
@@ -729,22 +747,24 @@ def main(argv=None) -> int:
         log(f"text model: {text_model} (built/reused in {text['build_s']} s; {text['mean_tokens']:.1f} tokens/report)")
         with serve(mirror) as url:
             config_args = overrides(url, text_model, args, args.cpsc, args.csn)
-            rc, wall, output = run_snakemake(workdir, config_args, args.cores)
+            rc, wall, output = run_snakemake(workdir, config_args, args.cores, preset_path)
         if rc != 0:
             print(output[-6000:])
             print(f"\nsnakemake failed (exit {rc}); its log: {workdir / 'snakemake.log'}; job logs: "
-                  f"{workdir / 'results' / 'paper' / 'logs'}")
+                  f"{workdir / 'results' / args.preset / 'logs'}")
             return rc
     jobs = read_jobs(workdir)
     checksum = checksum_pass(workdir / "results" / "raw")
     rows = stage_rows(jobs, checksum)
     stage_text = print_stage_table(rows, args.cores, wall)
-    print(f"# Rehearsal of the paper preset: {args.records} PTB-XL + {args.cpsc} CPSC2018 + {args.csn} CSN records, "
+    mimic = f" + {args.mimic} MIMIC-IV-ECG" if args.mimic else ""
+    print(f"# Rehearsal of the {args.preset} preset: {args.records} PTB-XL + {args.cpsc} CPSC2018 + {args.csn} CSN{mimic} "
+          "records, "
           f"{args.epochs} epoch(s), methods {args.methods or 'all'}, seeds {args.seeds or 'preset'}\n")
     print(f"Mirror: {mirror} ({mirror_summary.get('seconds')} s to write); text model: {text_model}\n")
     print(stage_text)
 
-    config = load_config(PRESET)
+    config = load_config(preset_path)
     result = {"args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
               "workdir": str(workdir), "mirror": mirror_summary, "mirror_path": str(mirror), "text_model": text,
               "snakemake_wall_s": wall, "config_overrides": config_args, "stages": rows, "jobs": jobs,

@@ -52,8 +52,18 @@ def prepare_csn(config: dict, name: str, out_dir: Path, threads: int | None = No
     run(config, name, out_dir, threads)
 
 
+def prepare_mimic(config: dict, name: str, out_dir: Path, threads: int | None = None) -> None:
+    """The last of MIMIC-IV-ECG's three steps (index, shards, this): benchmark.data.mimic."""
+    from benchmark.data.mimic import prepare_mimic as run
+
+    run(config, name, out_dir, threads)
+
+
 # source name -> function(config, dataset name, output folder[, threads]).
-SOURCES = {"synthetic": prepare_synthetic, "ptbxl": prepare_ptbxl, "cpsc2018": prepare_cpsc2018, "csn": prepare_csn}
+SOURCES = {"synthetic": prepare_synthetic, "ptbxl": prepare_ptbxl, "cpsc2018": prepare_cpsc2018, "csn": prepare_csn,
+           "mimic_ecg": prepare_mimic}
+# sources prepared in shards that the workflow schedules before the dataset's own prepare job
+SHARDED = ("mimic_ecg",)
 
 
 def check_sources(config: dict) -> None:
@@ -92,4 +102,4 @@ def prepare(config: dict, name: str, out_dir: str | Path, threads: int | None = 
         keep_finished(meta, key)
 
 
-__all__ = ["SOURCES", "check_sources", "load_store", "prepare", "write_store"]
+__all__ = ["SHARDED", "SOURCES", "check_sources", "load_store", "prepare", "write_store"]

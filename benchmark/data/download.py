@@ -99,6 +99,15 @@ PHYSIONET = {
         parts={"records": ("training/cpsc_2018/",)},
         required={},
     ),
+    # MIMIC-IV-ECG, MERL's pre-training set (benchmark.data.mimic): two tables and ~800,000 WFDB records
+    "mimic_ecg": Remote(
+        title="MIMIC-IV-ECG 1.0",
+        base_url="https://physionet.org/files/mimic-iv-ecg/1.0/",
+        config_key="mimic_ecg_dir",
+        parts={"metadata": ("record_list.csv", "machine_measurements.csv", "LICENSE.txt", "RECORDS"),
+               "records": ("files/",)},
+        required={},   # (see csn) the index step stops naming a missing table
+    ),
     # Chapman-Shaoxing-Ningbo, MERL's sixth task (benchmark.data.csn): WFDB .hea/.mat, #Dx SNOMED-CT codes
     "csn": Remote(
         title="Chapman-Shaoxing-Ningbo (PhysioNet ecg-arrhythmia 1.0.0)",

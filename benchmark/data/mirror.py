@@ -16,6 +16,10 @@ PHYSIONET) and the dataset readers read: `python -m benchmark mirror --out DIR [
         ConditionNames_SNOMED-CT.csv      MERL's split with MERL's acronyms as #Dx codes, plus one record MERL does not
         RECORDS, LICENSE.txt, SHA256SUMS.txt   list per 50; 10 s at 500 Hz, CinC-style headers
         WFDBRecords/01/010/RECORDS, JS00001.hea, JS00001.mat ...
+    DIR/mimic-iv-ecg/1.0/                 with --mimic J: MIMIC-IV-ECG, J studies of about J / 2.5 patients
+        record_list.csv, machine_measurements.csv (report_0..report_17; a few reports empty or under 4 words)
+        RECORDS, LICENSE.txt, SHA256SUMS.txt
+        files/p1000/p10000032/s4.../4....hea/.dat   (10 s, 500 Hz, format 16 at 200/mV, aVF before aVL)
     DIR/mirror.json                       what was written (counts, seed)
 
 Served on loopback (`python -m benchmark serve DIR`, benchmark.data.serve), DIR's URL is the preset's
@@ -32,6 +36,7 @@ processes chunk by chunk and the metadata table is streamed in order, so memory 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import os
@@ -68,6 +73,16 @@ def cpsc_root(out: str | os.PathLike) -> Path:
 
 def csn_root(out: str | os.PathLike) -> Path:
     return Path(out) / PHYSIONET["csn"].files_path
+
+
+def mimic_root(out: str | os.PathLike) -> Path:
+    return Path(out) / PHYSIONET["mimic_ecg"].files_path
+
+
+MIMIC_MEASURES = ("bandwidth", "filtering", "rr_interval", "p_onset", "p_end", "qrs_onset", "qrs_end", "t_end",
+                  "p_axis", "qrs_axis", "t_axis")
+MIMIC_LICENSE = ("Synthetic records written by benchmark.data.mirror in the layout of MIMIC-IV-ECG 1.0 (PhysioNet).\n"
+                 "No record describes a real patient.\n")
 
 
 # ------------------------------------------------------------------------------------------------ workers
@@ -124,6 +139,42 @@ def _csn_chunk(task) -> list[tuple[str, str]]:
         sums.append((rel + ".hea", fmt.write(root / (rel + ".hea"), header)))
         sums.append((rel + ".mat", fmt.write(root / (rel + ".mat"), fmt.cinc_mat(d))))
     return sums
+
+
+def _mimic_chunk(task) -> list[tuple[str, str]]:
+    """Write one chunk of MIMIC-IV-ECG records: 10 s at 500 Hz, leads in MIMIC's order (aVF before aVL)."""
+    root, seed, records = task
+    order = [0, 1, 2, 3, 5, 4, 6, 7, 8, 9, 10, 11]   # the store's lead order -> MIMIC's (aVF, aVL swapped)
+    sums = []
+    for rec in records:
+        rng = plan.mimic_signal_rng(seed, rec.study)
+        x = syn.synthesize_signal(syn.cpsc_findings([rec.look], rng), syn.draw_patient(rng), 10.0, rng)
+        d = fmt.digital(x[order], fmt.MIMIC_GAIN)
+        (root / rec.path).parent.mkdir(parents=True, exist_ok=True)
+        header = fmt.mimic_header(str(rec.study), d, rec.time, rec.date)
+        sums.append((rec.path + ".hea", fmt.write(root / (rec.path + ".hea"), header)))
+        sums.append((rec.path + ".dat", fmt.write(root / (rec.path + ".dat"), d.tobytes())))
+    return sums
+
+
+def _finish_mimic(root: Path, records: list, sums: list) -> None:
+    """record_list.csv (every study; the last one has no measurements row, as can happen), machine_measurements.csv
+    (report lines; empty cells for unused lines), RECORDS, LICENSE.txt, SHA256SUMS.txt."""
+    listing = ["subject_id,study_id,file_name,ecg_time,path"]
+    listing += [f"{r.subject},{r.study},{r.study},{r.date} {r.time},{r.path}" for r in records]
+    sums.append(("record_list.csv", fmt.write(root / "record_list.csv", "\n".join(listing) + "\n")))
+    buf = io.StringIO()
+    table = csv.writer(buf, lineterminator="\n")
+    table.writerow(["subject_id", "study_id", "cart_id", "ecg_time", *[f"report_{i}" for i in range(18)],
+                    *MIMIC_MEASURES])
+    for r in records[:-1] if len(records) > 1 else records:
+        lines = r.lines + [""] * (18 - len(r.lines))
+        table.writerow([r.subject, r.study, 6848, f"{r.date} {r.time}", *lines, 150, 60, 800, 40, 150, 200, 290,
+                        600, 60, 30, 45])
+    sums.append(("machine_measurements.csv", fmt.write(root / "machine_measurements.csv", buf.getvalue())))
+    sums.append(("RECORDS", fmt.write(root / "RECORDS", "".join(r.path + "\n" for r in records))))
+    sums.append(("LICENSE.txt", fmt.write(root / "LICENSE.txt", MIMIC_LICENSE)))
+    _write_sums(root, sums)
 
 
 def _csn_codes() -> dict[str, str]:
@@ -194,7 +245,7 @@ def _finish_cpsc(root: Path, original: Path | None, m: int, seed: int, sums: lis
 # ------------------------------------------------------------------------------------------------ the mirror
 def write_mirror(out: str | os.PathLike, n_ptbxl: int = plan.PTBXL_RECORDS, n_cpsc: int = plan.CPSC_RECORDS,
                  seed: int = 0, workers: int | None = None, cpsc_original: bool = False, log=None,
-                 n_csn: int = 0) -> dict:
+                 n_csn: int = 0, n_mimic: int = 0) -> dict:
     """Write a mirror of n_ptbxl PTB-XL, n_cpsc CPSC2018 and n_csn CSN records into the new or empty folder `out`."""
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     plan.check_counts(n_ptbxl, n_cpsc)
@@ -219,12 +270,19 @@ def write_mirror(out: str | os.PathLike, n_ptbxl: int = plan.PTBXL_RECORDS, n_cp
         sroot.mkdir(parents=True, exist_ok=True)
     code_of = _csn_codes() if csn_records else {}
     csn_tasks = [(sroot, seed, csn_records[s:s + CPSC_CHUNK], code_of) for s in range(0, len(csn_records), CPSC_CHUNK)]
+    if not 0 <= n_mimic <= plan.MIMIC_RECORDS:
+        raise BenchmarkError(f"--mimic {n_mimic}: a mirror holds 0 to {plan.MIMIC_RECORDS} MIMIC-IV-ECG studies")
+    mimic_records, mroot = plan.mimic_plan(n_mimic, seed), mimic_root(out)
+    if mimic_records:
+        mroot.mkdir(parents=True, exist_ok=True)
+    mimic_tasks = [(mroot, seed, mimic_records[s:s + CPSC_CHUNK]) for s in range(0, len(mimic_records), CPSC_CHUNK)]
     workers = max(1, workers or os.cpu_count() or 1)
     pool = ProcessPoolExecutor(workers) if workers > 1 else None
     run = pool.map if pool else map
     try:
         ptbxl_results, cpsc_results = run(_ptbxl_chunk, ptbxl_tasks), run(_cpsc_chunk, cpsc_tasks)
         csn_results = run(_csn_chunk, csn_tasks)
+        mimic_results = run(_mimic_chunk, mimic_tasks)
         psums, csums, done, last = [], [], 0, time.time()
         with open(proot / "ptbxl_database.csv", "w", newline="", encoding="utf-8") as f:
             table = csv.writer(f, lineterminator="\n")
@@ -247,16 +305,20 @@ def write_mirror(out: str | os.PathLike, n_ptbxl: int = plan.PTBXL_RECORDS, n_cp
         ssums = [pair for sums in csn_results for pair in sums]
         if csn_records:
             _finish_csn(sroot, csn_records, ssums)
+        msums = [pair for sums in mimic_results for pair in sums]
+        if mimic_records:
+            _finish_mimic(mroot, mimic_records, msums)
     finally:
         if pool:
             pool.shutdown(cancel_futures=True)
     summary = {"ptbxl_records": n_ptbxl, "cpsc2018_records": n_cpsc, "csn_records": len(csn_records),
-               "csn_records_in_merl_split": n_csn, "seed": seed, "cpsc_original": original is not None,
+               "csn_records_in_merl_split": n_csn, "mimic_records": n_mimic, "seed": seed, "cpsc_original": original is not None,
                "ptbxl": str(proot), "cpsc2018": str(croot), "csn": str(sroot) if csn_records else None,
-               "files": len(psums) + len(csums) + len(ssums) + 2,
+               "mimic_ecg": str(mroot) if mimic_records else None,
+               "files": len(psums) + len(csums) + len(ssums) + len(msums) + 2,
                "seconds": round(time.time() - t0, 1)}
     (out / "mirror.json").write_text(json.dumps(summary, indent=2) + "\n")
-    log(f"mirror: {n_ptbxl} PTB-XL, {n_cpsc} CPSC2018 and {len(csn_records)} CSN records in {out} ({summary['seconds']} s); serve it with "
+    log(f"mirror: {n_ptbxl} PTB-XL, {n_cpsc} CPSC2018, {len(csn_records)} CSN and {n_mimic} MIMIC-IV-ECG records in {out} ({summary['seconds']} s); serve it with "
         f"`python -m benchmark serve {out}` and set download.mirror to the URL it prints")
     return summary
 

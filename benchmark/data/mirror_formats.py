@@ -39,9 +39,9 @@ REFERENCE_HEADER = "Recording,First_label,Second_label,Third_label"
 GAIN = 1000  # ADC units per mV in both datasets
 
 
-def digital(x_mv: np.ndarray) -> np.ndarray:
-    """(12, T) millivolts -> (T, 12) int16 ADC units at GAIN/mV; -32768 (WFDB's "no sample") is never used."""
-    return np.clip(np.rint(x_mv.T * GAIN), -32767, 32767).astype("<i2")
+def digital(x_mv: np.ndarray, gain: int = GAIN) -> np.ndarray:
+    """(12, T) millivolts -> (T, 12) int16 ADC units at `gain`/mV; -32768 (WFDB's "no sample") is never used."""
+    return np.clip(np.rint(x_mv.T * gain), -32767, 32767).astype("<i2")
 
 
 def _checksums(d: np.ndarray, signed: bool) -> list[int]:
@@ -53,6 +53,19 @@ def ptbxl_header(name: str, fs: int, d: np.ndarray) -> str:
     lines = [f"{name} 12 {fs} {len(d)}"]
     for lead, first, check in zip(PTBXL_LEADS, d[0].tolist(), _checksums(d, signed=False)):
         lines.append(f"{name}.dat 16 {GAIN:.1f}(0)/mV 16 0 {first} {check} 0 {lead}")
+    return "\n".join(lines) + "\n"
+
+
+MIMIC_LEADS = ("I", "II", "III", "aVR", "aVF", "aVL", "V1", "V2", "V3", "V4", "V5", "V6")   # aVF before aVL
+MIMIC_GAIN = 200
+
+
+def mimic_header(name: str, d: np.ndarray, time: str, date: str) -> str:
+    """MIMIC-IV-ECG's: `<study> 12 500 5000 <time> <date>`, then `<study>.dat 16 200(0)/mV 16 0 <first> <checksum>
+    0 <lead>` in MIMIC's lead order (`d` holds the leads in that order)."""
+    lines = [f"{name} 12 500 {len(d)} {time} {date}"]
+    for lead, first, check in zip(MIMIC_LEADS, d[0].tolist(), _checksums(d, signed=True)):
+        lines.append(f"{name}.dat 16 {MIMIC_GAIN}(0)/mV 16 0 {first} {check} 0 {lead}")
     return "\n".join(lines) + "\n"
 
 

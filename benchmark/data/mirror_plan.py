@@ -287,3 +287,62 @@ def csn_plan(k: int, seed: int) -> list[CsnRecord]:
 
 def csn_signal_rng(seed: int, name: str) -> np.random.Generator:
     return _rng(seed, _CSN_SIGNAL, int(name[2:]))
+
+
+# ------------------------------------------------------------------------------------------------ MIMIC-IV-ECG
+MIMIC_RECORDS = 800_035           # studies in record_list.csv of MIMIC-IV-ECG 1.0
+MIMIC_STUDIES_PER_SUBJECT = 2.5   # about 800,000 studies of about 160,000 patients
+_MIMIC_META, _MIMIC_SIGNAL = 41, 42
+# what the machine writes for a finding (report lines in MIMIC-IV-ECG's style), by the CPSC-like look drawn
+MIMIC_LINES = {"Normal": ["Sinus rhythm", "Normal ECG"],
+               "AF": ["Atrial fibrillation with rapid ventricular response", "Abnormal ECG"],
+               "I-AVB": ["Sinus rhythm", "1st degree A-V block", "Borderline ECG"],
+               "LBBB": ["Sinus rhythm", "Left bundle branch block", "Abnormal ECG"],
+               "RBBB": ["Sinus rhythm", "Right bundle branch block", "Abnormal ECG"],
+               "PAC": ["Sinus rhythm with PACs.", "Otherwise normal ECG"],
+               "PVC": ["Sinus rhythm with PVCs", "Borderline ECG"],
+               "STD": ["Sinus rhythm", "ST depression, consider ischemia", "Abnormal EKG"],
+               "STE": ["Sinus rhythm", "ST elevation, consider acute injury", "*** ACUTE MI ***"]}
+MIMIC_LOOKS = {"Normal": 50, "AF": 10, "I-AVB": 8, "LBBB": 4, "RBBB": 8, "PAC": 6, "PVC": 6, "STD": 6, "STE": 2}
+# reports that cannot pre-train, as the real table has them: no line at all, or fewer than 4 words
+MIMIC_EMPTY, MIMIC_SHORT = 0.02, 0.03
+
+
+@dataclass
+class MimicRecord:
+    subject: int
+    study: int
+    look: str
+    lines: list[str]     # report_0 ... (empty: a report without text)
+    time: str
+    date: str
+
+    @property
+    def path(self) -> str:
+        """files/p1000/p10000032/s40689238/40689238, as record_list.csv's `path`."""
+        s = str(self.subject)
+        return f"files/p{s[:4]}/p{s}/s{self.study}/{self.study}"
+
+
+def mimic_plan(n: int, seed: int) -> list[MimicRecord]:
+    """n studies of about n / 2.5 patients (a patient's studies listed together, as record_list.csv does), with
+    their report lines; a few reports are empty or shorter than 4 words."""
+    rng = _rng(seed, _MIMIC_META, 0)
+    studies = 40_000_000 + rng.choice(9_999_999, size=n, replace=False)
+    out, subject, j = [], 10_000_032, 0
+    while j < n:
+        for _ in range(min(n - j, 1 + int(rng.poisson(MIMIC_STUDIES_PER_SUBJECT - 1)))):
+            look = _choice(rng, MIMIC_LOOKS)
+            u = rng.random()
+            lines = [] if u < MIMIC_EMPTY else (["Sinus rhythm"] if u < MIMIC_EMPTY + MIMIC_SHORT
+                                                 else list(MIMIC_LINES[look]))
+            when = datetime(2180, 1, 1) + timedelta(minutes=int(rng.integers(0, 60 * 24 * 365 * 10)))
+            out.append(MimicRecord(subject, int(studies[j]), look, lines, when.strftime("%H:%M:%S"),
+                                   when.strftime("%d/%m/%Y")))
+            j += 1
+        subject += int(rng.integers(1, 40))
+    return out
+
+
+def mimic_signal_rng(seed: int, study: int) -> np.random.Generator:
+    return _rng(seed, _MIMIC_SIGNAL, study)

@@ -68,6 +68,8 @@ def needed_parts(config: dict, name: str) -> list[str]:
         return ["metadata", ptbxl_folder(ds, config["data"]["sampling_rate"])]
     if ds["source"] in ("cpsc2018", "csn"):
         return ["records"]
+    if ds["source"] == "mimic_ecg":
+        return ["metadata", "records"]
     return []
 
 
@@ -103,7 +105,8 @@ def check_local_copies(config: dict) -> None:
 # Small files a store's labels, texts or splits come from: fingerprinted by content. Every other file of a raw copy
 # (the records) by size and modification time, which any edit changes (hashing gigabytes of records at every
 # start-up would cost minutes).
-CONTENT_FILES = {"ptbxl_database.csv", "scp_statements.csv", "REFERENCE.csv", "ConditionNames_SNOMED-CT.csv"}
+CONTENT_FILES = {"ptbxl_database.csv", "scp_statements.csv", "REFERENCE.csv", "ConditionNames_SNOMED-CT.csv",
+                 "record_list.csv", "machine_measurements.csv"}
 
 
 def raw_fingerprint(config: dict, name: str) -> str | None:
@@ -348,6 +351,7 @@ class SignalSpec:
     max_nonfinite: float = 0.01
     expect_fs: tuple = ()          # native rates a record may have (empty: any)
     expect_seconds: float | None = None  # exact native duration a record must have (None: any)
+    dtype: str = "float32"         # the store's (benchmark.data.store.STORE_DTYPES)
     # how a record is read: (path without extension, record id) -> ((12, T) mV, rate, header comments); a
     # source with another layout passes its own (CPSC2018's original .mat files: cpsc2018.read_record)
     read: Callable = read_wfdb
@@ -387,7 +391,7 @@ def _work(chunk: list[tuple[int, str, str]]) -> list[tuple[int, str | None, int,
     for row, path, record in chunk:
         try:
             x, fixed, native = process_record(path, record, spec)
-            write_rows(fd, offset, row, x[None])   # positional write: the process never maps the whole file
+            write_rows(fd, offset, row, x[None], spec.dtype)   # positional write: the process never maps the file
             out.append((row, None, fixed, native))
         except BadRecord as e:
             out.append((row, e.reason, 0, float("nan")))
@@ -398,11 +402,19 @@ def build_signals(jobs: list[tuple[str, str]], build_path: Path, spec: SignalSpe
                   label: str) -> list[tuple[str | None, int, float]]:
     """Preprocess records [(path without extension, record id)] into a (N, 12, T) array file at `build_path`,
     in `threads` processes. Returns (problem or None, non-finite samples fixed, native seconds) per job."""
+    offset = create_npy(build_path, (len(jobs), 12, spec.n_samples), spec.dtype)
+    return build_rows(jobs, build_path, offset, 0, spec, threads, label)
+
+
+def build_rows(jobs: list[tuple[str, str]], build_path: Path, offset: int, first_row: int, spec: SignalSpec,
+               threads: int | None, label: str) -> list[tuple[str | None, int, float]]:
+    """Preprocess records into rows first_row, first_row + 1, ... of an existing array file (data at byte
+    `offset`): build_signals, or one shard of a dataset prepared in parts (benchmark.data.mimic)."""
     n = len(jobs)
-    offset = create_npy(build_path, (n, 12, spec.n_samples))
     workers = max(1, min(threads or 1, os.cpu_count() or 1))
     size = max(1, min(256, math.ceil(n / (workers * 4)) if n else 1))
-    chunks = [[(i, str(jobs[i][0]), jobs[i][1]) for i in range(s, min(n, s + size))] for s in range(0, n, size)]
+    chunks = [[(first_row + i, str(jobs[i][0]), jobs[i][1]) for i in range(s, min(n, s + size))]
+              for s in range(0, n, size)]
     results: list = [None] * n
     t0, last = time.time(), time.time()
     done = 0
@@ -416,7 +428,7 @@ def build_signals(jobs: list[tuple[str, str]], build_path: Path, spec: SignalSpe
     try:
         for chunk_out in outputs:
             for row, problem, fixed, native in chunk_out:
-                results[row] = (problem, fixed, native)
+                results[row - first_row] = (problem, fixed, native)
             done += len(chunk_out)
             if time.time() - last > 10:
                 last = time.time()

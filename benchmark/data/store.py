@@ -1,7 +1,9 @@
 """The preprocessed dataset format every dataset is written in (synthetic, PTB-XL, CPSC2018).
 
 A dataset folder holds
-  signals.npy   float32 (N, 12, T), read as a memory map, already resampled, cut to length and normalised
+  signals.npy   float32 (N, 12, T), read as a memory map, already resampled, cut to length and normalised; a
+                dataset may be stored as float16 (`store_dtype`, STORE_DTYPES: half the bytes, for stores larger
+                than RAM such as MIMIC-IV-ECG's), which readers turn into float32 batch by batch
   records.csv   one row per signal row: ecg_id, patient_id, split (train/val/test), labels (';'-joined), report
   meta.json     sampling rate, length, leads, normalisation, class vocabulary, provenance; written last
 
@@ -49,25 +51,28 @@ class ECGStore:
         return [frozenset(s for s in str(v).split(";") if s) for v in self.records[column].fillna("")]
 
 
+# float16: an 11-bit mantissa, so a min-max normalised sample in [0, 1] is kept within 2.4e-4 (MERL's int16 store of
+# 0..1000 keeps 1e-3), any normalisation's range fits (|x| < 65504), and no scale has to be stored beside it
+STORE_DTYPES = ("float32", "float16")
 CHUNK = 256  # records per chunk: the memory a streamed write holds at once (256 x 12 x 5000 float32 = 61 MB)
 
 
-def create_npy(path: Path, shape: tuple) -> int:
-    """Create a float32 .npy file of `shape` (sparse: no data written yet); return the byte offset of its data."""
+def create_npy(path: Path, shape: tuple, dtype: str = "float32") -> int:
+    """Create a .npy file of `shape` and `dtype` (sparse: no data written yet); return the byte offset of its data."""
     from numpy.lib.format import open_memmap
 
-    open_memmap(path, mode="w+", dtype=np.float32, shape=shape).flush()
+    open_memmap(path, mode="w+", dtype=np.dtype(dtype), shape=shape).flush()
     with open(path, "rb") as f:
         major, _ = np.lib.format.read_magic(f)
         (np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0)(f)
         return f.tell()
 
 
-def write_rows(fd: int, offset: int, start: int, rows: np.ndarray) -> None:
-    """Write float32 rows at row `start` of an .npy file (data at byte `offset`) with positional writes: the
-    written pages go to the page cache without being mapped into (and counted in) this process's memory, as
-    writing through a memory map would."""
-    data = np.ascontiguousarray(rows, dtype=np.float32)
+def write_rows(fd: int, offset: int, start: int, rows: np.ndarray, dtype: str = "float32") -> None:
+    """Write rows (as `dtype`, the file's) at row `start` of an .npy file (data at byte `offset`) with positional
+    writes: the written pages go to the page cache without being mapped into (and counted in) this process's
+    memory, as writing through a memory map would."""
+    data = np.ascontiguousarray(rows, dtype=np.dtype(dtype))
     row_bytes = data[0].nbytes if len(data) else 0
     view, pos = memoryview(data).cast("B"), offset + start * row_bytes
     while view:
@@ -116,12 +121,13 @@ class StoreWriter:
             out.finish(records, meta)
     """
 
-    def __init__(self, root: str | Path, n_records: int, n_samples: int):
+    def __init__(self, root: str | Path, n_records: int, n_samples: int, dtype: str = "float32"):
         self.root, self.n, self.n_samples = Path(root), int(n_records), int(n_samples)
+        self.dtype = check_dtype(dtype)
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "meta.json").unlink(missing_ok=True)
         self.partial = self.root / ".signals.npy.partial"
-        self.offset = create_npy(self.partial, (self.n, len(LEADS), self.n_samples))
+        self.offset = create_npy(self.partial, (self.n, len(LEADS), self.n_samples), self.dtype)
         self.fd = os.open(self.partial, os.O_WRONLY)
         self.written = np.zeros(self.n, dtype=bool)
         self.finished = False
@@ -141,11 +147,12 @@ class StoreWriter:
             self.fd = None
 
     def write(self, start: int, chunk: np.ndarray) -> None:
-        chunk = np.asarray(chunk, dtype=np.float32)  # checked as stored: a float64 beyond float32's range is inf
+        with np.errstate(over="ignore"):   # checked as stored: a value beyond the dtype's range is inf, named below
+            chunk = np.asarray(chunk, dtype=self.dtype)
         _check_chunk(self.root, chunk, start, self.n_samples)
         if start < 0 or start + len(chunk) > self.n:
             raise BenchmarkError(f"{self.root}: rows {start}..{start + len(chunk) - 1} are outside 0..{self.n - 1}")
-        write_rows(self.fd, self.offset, start, chunk)
+        write_rows(self.fd, self.offset, start, chunk, self.dtype)
         self.written[start:start + len(chunk)] = True
 
     def finish(self, records: pd.DataFrame, meta: dict) -> None:
@@ -168,16 +175,23 @@ def _finish_tables(root: Path, records: pd.DataFrame, meta: dict, shape: tuple) 
     write_json(root / "meta.json", meta)
 
 
+def check_dtype(dtype: str) -> str:
+    if str(dtype) not in STORE_DTYPES:
+        raise BenchmarkError(f"store_dtype {dtype!r} is not one of {STORE_DTYPES}")
+    return str(dtype)
+
+
 def write_store(root: str | Path, signals: np.ndarray, records: pd.DataFrame, meta: dict,
                 rows: np.ndarray | None = None) -> None:
     """Write a complete dataset folder from an array or a memory map (only `rows` of it, if given), chunk by
-    chunk; meta.json goes last and marks it finished."""
+    chunk, in the array's dtype (float32 or float16); meta.json goes last and marks it finished."""
     root = Path(root)
     if signals.ndim != 3 or signals.shape[1] != len(LEADS):
         raise BenchmarkError(f"signals for {root} have shape {signals.shape}; expected (N, 12, T)")
     rows = np.arange(len(signals)) if rows is None else np.asarray(rows)
     _check_records(root, records, len(rows))  # before writing anything (finish() checks again, cheaply)
-    with StoreWriter(root, len(rows), signals.shape[-1]) as out:
+    dtype = str(signals.dtype) if str(signals.dtype) in STORE_DTYPES else "float32"
+    with StoreWriter(root, len(rows), signals.shape[-1], dtype) as out:
         for s in range(0, len(rows), CHUNK):
             out.write(s, signals[rows[s:s + CHUNK]])
             release(signals)

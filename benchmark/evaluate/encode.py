@@ -14,7 +14,8 @@ def embed(fn, signals, rows: np.ndarray, device, batch_size: int, adapt=None) ->
     out = []
     with torch.no_grad():
         for i in range(0, len(rows), batch_size):
-            x = torch.from_numpy(np.ascontiguousarray(adapt(signals[rows[i:i + batch_size]]))).to(device)
+            # float32 whatever the store holds (a float16 store is widened batch by batch)
+            x = torch.from_numpy(np.ascontiguousarray(adapt(signals[rows[i:i + batch_size]]), dtype=np.float32)).to(device)
             out.append(fn(x).float().cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 

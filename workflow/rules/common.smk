@@ -122,6 +122,19 @@ def raw_download_markers(w):
     return physionet.download_inputs(config, w.dataset)
 
 
+def shard_markers(w) -> list:
+    """The shard markers a dataset prepared in shards waits for (none for the others)."""
+    ds = config["datasets"][w.dataset]
+    if ds["source"] not in bdata.SHARDED:
+        return []
+    folder = paths.results(config) / "data" / f"{w.dataset}.shards"
+    return [folder / f"shard-{k}.json" for k in range(ds.get("shards", 64))]
+
+
+# one process per shard: Snakemake runs --cores of them side by side (or each as its own SLURM job)
+SHARD_THREADS = 1
+
+
 def prepare_hash(w):
     """Parameters of a store; for PhysioNet sources also the raw copy it is read from (another copy rebuilds) and,
     for a local copy, what its files hold (an edited label or record rebuilds). A download's files do not exist yet

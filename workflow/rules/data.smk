@@ -70,10 +70,56 @@ rule fetch_prompt_set:
         "2>&1 | tee {log}"
 
 
-rule prepare_dataset:
-    """Raw or synthetic data -> the common preprocessed store (signals.npy, records.csv, meta.json last)."""
+rule prepare_index:
+    """A dataset prepared in shards (MIMIC-IV-ECG, benchmark/data/mimic.py), step 1: the tables joined, reports
+    assembled and filtered, each record's row fixed (random order), the build file created at full size."""
     input:
         raw_download_markers,
+    output:
+        paths.results(config) / "data" / "{dataset}.shards" / "index.json",
+    params:
+        h=prepare_hash,
+        code=CODE,
+        out=lambda w: paths.dataset_dir(config, w.dataset),
+    log:
+        LOGS / "prepare" / "{dataset}_index.log",
+    conda:
+        ENV
+    shell:
+        '"$BENCHMARK_PYTHON" -m benchmark prepare-index --config "$BENCHMARK_SETTINGS" --dataset {wildcards.dataset} '
+        "--out {params.out} 2>&1 | tee {log}"
+
+
+rule prepare_shard:
+    """Step 2: one shard's records preprocessed into their rows of the build file; the marker is written last, so
+    a killed shard is the only one re-run."""
+    input:
+        paths.results(config) / "data" / "{dataset}.shards" / "index.json",
+    output:
+        paths.results(config) / "data" / "{dataset}.shards" / "shard-{shard}.json",
+    wildcard_constraints:
+        shard=r"\d+",
+    params:
+        code=CODE,
+        out=lambda w: paths.dataset_dir(config, w.dataset),
+    threads: SHARD_THREADS
+    resources:
+        mem_mb=2000,   # the design bound per process (measured by scripts/rehearse.py at mirror scale)
+    log:
+        LOGS / "prepare" / "{dataset}_shard{shard}.log",
+    conda:
+        ENV
+    shell:
+        '"$BENCHMARK_PYTHON" -m benchmark prepare-shard --config "$BENCHMARK_SETTINGS" --dataset {wildcards.dataset} '
+        "--shard {wildcards.shard} --threads {threads} --out {params.out} 2>&1 | tee {log}"
+
+
+rule prepare_dataset:
+    """Raw or synthetic data -> the common preprocessed store (signals.npy, records.csv, meta.json last); for a
+    dataset prepared in shards, the store from the build file once every shard has finished."""
+    input:
+        raw_download_markers,
+        shard_markers,
     output:
         meta=paths.results(config) / "data" / "{dataset}" / "meta.json",
     params:
