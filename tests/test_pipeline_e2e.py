@@ -47,7 +47,8 @@ def test_snakemake_dag_end_to_end(tiny_config, tmp_path):
     cell = stats["linear"]["1"]["auc"]["methods"]["cpc"]
     assert cell["value"] == pytest.approx(lin["auc"]) and cell["ci"]["lo"] <= cell["value"] <= cell["ci"]["hi"]
     assert "vs_random_init" in cell and "p" in cell["vs_random_init"]
-    assert set(stats["zeroshot"]["average"]["auc"]["methods"]) == {"etp", "random_init"}
+    # every method with an ECG-text space (random init: ETP's network untrained)
+    assert set(stats["zeroshot"]["average"]["auc"]["methods"]) == {"etp", "merl", "random_init"}
     for png in ("linear_auc", "label_efficiency", "zeroshot_synth_cpsc", "zeroshot_synth_ptbxl_super"):
         assert (results / "plots" / f"{png}.png").stat().st_size > 10_000
         assert f"(plots/{png}.png)" in md
