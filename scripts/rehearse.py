@@ -212,17 +212,16 @@ def overrides(mirror_url: str, text_model: Path, args, n_cpsc: int, n_csn: int) 
         out.append(f"methods=[{','.join(args.methods)}]")
     if args.seeds:
         out.append(f"seeds=[{','.join(map(str, args.seeds))}]")
-    partial = {name: {"allow_partial": True} for name, n in (("cpsc2018", n_cpsc), ("csn", n_csn))
-               if n < FULL_RECORDS[name]}
-    if partial:
-        out.append(f"datasets={json.dumps(partial)}")
+    datasets = {name: {"allow_partial": True} for name, n in (("cpsc2018", n_cpsc), ("csn", n_csn))
+                if n < FULL_RECORDS[name]}
+    if args.preset == "mimic" and args.shards:
+        # fewer preparation jobs for a small mirror: the store's rows and contents do not depend on the count
+        datasets["mimic"] = {"shards": args.shards}
+    if datasets:
+        out.append(f"datasets={json.dumps(datasets)}")
     # MERL's CKEPE prompts come from GitHub, which a rehearsal (loopback only) cannot reach: its row uses class names
     if not args.methods or "merl" in args.methods:
         out.append('evaluation={"method_prompts": {"merl": "names"}}')
-    if args.preset == "mimic" and args.shards:
-        # fewer preparation jobs for a small mirror: the store's rows and contents do not depend on the count
-        partial.setdefault("mimic", {})["shards"] = args.shards
-        out = [o for o in out if not o.startswith("datasets=")] + [f"datasets={json.dumps(partial)}"]
     return out
 
 

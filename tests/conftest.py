@@ -1,4 +1,5 @@
-"""Shared fixtures: a tiny preset for fast end-to-end runs, and the optional real-data folder."""
+"""Shared fixtures: a tiny preset for fast end-to-end runs, the optional real-data folder, downloads kept on
+loopback, and one torch thread for tests of tiny tensors."""
 from __future__ import annotations
 
 import copy
@@ -37,3 +38,23 @@ def shared_data():
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real PhysioNet subsets not found at {SHARED_DATA} (only present beside the project checkout)")
     return SHARED_DATA
+
+
+@pytest.fixture
+def loopback_only(monkeypatch):
+    """Downloads go to the loopback server only, whatever proxies the environment sets
+    (`pytestmark = pytest.mark.usefixtures("loopback_only")` in a module that serves a mirror)."""
+    for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+
+
+@pytest.fixture
+def one_thread():
+    """Tensors this small gain nothing from intra-op threads, and lose a lot when other jobs share the cores."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -20,13 +20,7 @@ T, B = 256, 8
 PATIENTS = torch.tensor([0, 1, 2, 2, 3, 4, 5, 0])  # two patients with two records each
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tensors this small gain nothing from intra-op threads, and lose a lot on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def make(name: str, **overrides):

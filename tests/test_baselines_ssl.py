@@ -20,13 +20,7 @@ from benchmark.pretrain import build_method
 SSL = ["simclr", "byol", "simsiam", "cpc"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These tensors are tiny: one thread is as fast, and far faster when other jobs share the cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def make(name: str, epochs: int = 1, steps_per_epoch: int = 10, **params):

@@ -14,12 +14,7 @@ from benchmark.pretrain import loss_and_terms
 T, B, TEXT_DIM = 256, 6, 10
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def make(**overrides):

@@ -39,11 +39,7 @@ REAL_COLUMNS = ["ecg_id", "patient_id", "age", "sex", "height", "weight", "nurse
                 "filename_lr", "filename_hr"]
 
 
-@pytest.fixture(autouse=True)
-def loopback_only(monkeypatch):
-    for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+pytestmark = pytest.mark.usefixtures("loopback_only")
 
 
 @pytest.fixture(scope="module")

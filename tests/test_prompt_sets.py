@@ -18,11 +18,7 @@ TABLE = {"NORM": "Normal ECG, Sinus rhythm", "AFIB": "Atrial Fibrillation, irreg
          "AVB": "atrioventricular block, long PR", "STE": "ST elevation"}
 
 
-@pytest.fixture(autouse=True)
-def loopback_only(monkeypatch):
-    for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+pytestmark = pytest.mark.usefixtures("loopback_only")
 
 
 def config_with(tmp_path, url: str, sha: str) -> dict:
