@@ -1,11 +1,25 @@
 """`python -m benchmark <command>`: the steps every Snakemake rule calls (and that can be run by hand).
 
-Each command parses its arguments and calls one function; the work is in the modules named beside them.
+Each command is one function below, registered with its arguments by `@command`; it parses nothing itself and
+calls one function, whose module it imports inside its body. That keeps a step's code its own: the fingerprint
+of a workflow step (benchmark.stepcode) covers its command's function, what that function imports, and the
+helpers here every command shares (`command`, `_config`, `main`), not the other commands.
 """
 from __future__ import annotations
 
 import argparse
 import sys
+
+COMMANDS: dict = {}  # name -> (function, required arguments, extra argparse arguments, help)
+
+
+def command(name: str, *required: str, arguments: tuple = (), config: bool = True, help: str | None = None):
+    """Register a command: `required` names its required options (--seed and --shard are integers); `arguments`
+    adds (flags, argparse options) pairs; `config=False`: a command that takes no --config."""
+    def register(fn):
+        COMMANDS[name] = (fn, required, arguments, config, help)
+        return fn
+    return register
 
 
 def _config(args):
@@ -14,30 +28,36 @@ def _config(args):
     return load_config(args.config)
 
 
+@command("prepare", "dataset", "out")
 def cmd_prepare(args):
     from benchmark import data
 
     data.prepare(_config(args), args.dataset, args.out, threads=args.threads)
 
 
+# a dataset prepared in shards (MIMIC-IV-ECG): --out is the dataset's folder, as for prepare
+@command("prepare-index", "dataset", "out")
 def cmd_prepare_index(args):
     from benchmark.data.mimic import build_index
 
     build_index(_config(args), args.dataset, args.out)
 
 
+@command("prepare-shard", "dataset", "shard", "out")
 def cmd_prepare_shard(args):
     from benchmark.data.mimic import prepare_shard
 
     prepare_shard(_config(args), args.dataset, args.shard, args.out, threads=args.threads)
 
 
+@command("download", "source", "part", "out")
 def cmd_download(args):
     from benchmark.data.physionet import download_part
 
     download_part(_config(args), args.source, args.part, args.out)
 
 
+@command("fetch-weights", "method", "file")
 def cmd_fetch_weights(args):
     from benchmark import paths, weights
     from benchmark.method import load_method
@@ -46,12 +66,21 @@ def cmd_fetch_weights(args):
     weights.fetch(config, load_method(paths.method_folder(args.method, paths.methods_dir(config))), args.file)
 
 
+@command("fetch-prompts", "set")
+def cmd_fetch_prompts(args):
+    from benchmark.evaluate.prompts import fetch
+
+    fetch(_config(args), args.set)
+
+
+@command("embed-reports", "out")
 def cmd_embed_reports(args):
     from benchmark.text import embed_reports
 
     embed_reports(_config(args), args.out, args.threads)
 
 
+@command("pretrain", "method", "seed", "out")
 def cmd_pretrain(args):
     from benchmark.method import runnable
     from benchmark.pretrain import pretrain
@@ -60,43 +89,43 @@ def cmd_pretrain(args):
     pretrain(config, runnable(config, args.method), args.seed, args.out, args.threads)
 
 
+@command("subsets", "task", "out")
 def cmd_subsets(args):
-    from benchmark.evaluate.steps import write_subsets
+    from benchmark.evaluate.steps.subsets import write_subsets
 
     write_subsets(_config(args), args.task, args.out)
 
 
+@command("features", "method", "seed", "dataset", "out")
 def cmd_features(args):
-    from benchmark.evaluate.steps import extract_features
+    from benchmark.evaluate.steps.features import extract_features
 
     extract_features(_config(args), args.method, args.seed, args.dataset, args.out, args.threads)
 
 
+@command("linear", "method", "seed", "task", "features", "subsets", "out", "predictions")
 def cmd_linear(args):
-    from benchmark.evaluate.steps import linear
+    from benchmark.evaluate.steps.linear import linear
 
     linear(_config(args), args.method, args.seed, args.task, args.features, args.subsets, args.out, args.predictions,
            args.threads)
 
 
+@command("zeroshot", "method", "seed", "task", "out", "predictions")
 def cmd_zeroshot(args):
-    from benchmark.evaluate.steps import zeroshot
+    from benchmark.evaluate.steps.zeroshot import zeroshot
 
     zeroshot(_config(args), args.method, args.seed, args.task, args.out, args.predictions, args.threads)
 
 
-def cmd_fetch_prompts(args):
-    from benchmark.evaluate.prompts import fetch
-
-    fetch(_config(args), args.set)
-
-
+@command("compare", "task", "out")
 def cmd_compare(args):
-    from benchmark.evaluate.steps import write_stats
+    from benchmark.evaluate.steps.compare import write_stats
 
     write_stats(_config(args), args.task, args.out, args.threads)
 
 
+@command("plots")
 def cmd_plots(args):
     from benchmark.evaluate import plots
 
@@ -104,6 +133,7 @@ def cmd_plots(args):
     print("figures: " + ", ".join(map(str, written)), file=sys.stderr)
 
 
+@command("leaderboard")
 def cmd_leaderboard(args):
     from benchmark import leaderboard
 
@@ -111,6 +141,7 @@ def cmd_leaderboard(args):
     print(f"leaderboard of preset {config['preset']!r}: {leaderboard.write_preset(config)}", file=sys.stderr)
 
 
+@command("publish")
 def cmd_publish(args):
     from benchmark import leaderboard, paths
 
@@ -120,6 +151,43 @@ def cmd_publish(args):
           file=sys.stderr)
 
 
+@command("methods", arguments=(
+    ("--check", dict(nargs="*", metavar="NAME", default=None,
+                     help="build each named method folder (all when none is named) on a tiny batch and run one "
+                          "training step, its backward pass and one optimiser step: seconds, no data needed")),))
+def cmd_methods(args):
+    from benchmark.method import describe
+
+    config = _config(args) if args.config else None
+    if args.check is None:
+        print("\n".join(describe(config)))
+        return
+    from benchmark.method_check import check_methods
+
+    print("\n".join(check_methods(config, args.check)))
+
+
+@command("steps", arguments=(("--method", dict(default=None, help="a method folder's name, for its steps")),
+                             ("--source", dict(default=None, help="a dataset source, for the preparation"))),
+         help="which files each workflow step's code fingerprint covers (benchmark.stepcode)")
+def cmd_steps(args):
+    from benchmark.stepcode import describe_steps
+
+    print("\n".join(describe_steps(_config(args) if args.config else None, args.method, args.source)))
+
+
+@command("mirror", config=False, help="write a PhysioNet mirror of synthetic records (benchmark.data.mirror)",
+         arguments=(
+             ("--out", dict(required=True, help="a new or empty folder")),
+             ("--ptbxl", dict(type=int, default=21799, help="PTB-XL records (default: all 21,799 of v1.0.3)")),
+             ("--cpsc", dict(type=int, default=6877, help="CPSC2018 records (default: all 6,877)")),
+             ("--seed", dict(type=int, default=0)),
+             ("--workers", dict(type=int, default=None, help="processes (default: one per CPU)")),
+             ("--csn", dict(type=int, default=0,
+                            help="Chapman-Shaoxing-Ningbo records of MERL's split (default 0; all: 23,026)")),
+             ("--mimic", dict(type=int, default=0, help="MIMIC-IV-ECG studies (default 0; real: about 800,000)")),
+             ("--cpsc-original", dict(action="store_true", help="also write CPSC2018's original layout (A*.mat "
+                                      "structs + REFERENCE.csv) in cpsc2018_original/"))))
 def cmd_mirror(args):
     from benchmark.data.mirror import write_mirror
 
@@ -127,65 +195,28 @@ def cmd_mirror(args):
                  n_mimic=args.mimic)
 
 
+@command("serve", config=False, help="serve a folder on 127.0.0.1 with HTTP Range support (benchmark.data.serve)",
+         arguments=(("folder", dict()), ("--port", dict(type=int, default=0, help="0: any free port (printed)"))))
 def cmd_serve(args):
     from benchmark.data.serve import serve_forever
 
     serve_forever(args.folder, args.port)
 
 
-def cmd_methods(args):
-    from benchmark.method import describe
-
-    print("\n".join(describe(_config(args) if args.config else None)))
-
-
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmark", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
-
-    def add(name, fn, *extra):
-        sp = sub.add_parser(name)
+    for name, (fn, required, arguments, config, help_) in COMMANDS.items():
+        sp = sub.add_parser(name, help=help_)
         sp.set_defaults(fn=fn)
-        sp.add_argument("--config", required=name != "methods", help="preset YAML or the resolved config JSON")
-        sp.add_argument("--threads", type=int, default=None)
-        for arg in extra:
+        if config:
+            sp.add_argument("--config", required=name not in ("methods", "steps"),
+                            help="preset YAML or the resolved config JSON")
+            sp.add_argument("--threads", type=int, default=None)
+        for arg in required:
             sp.add_argument(f"--{arg}", required=True, type=int if arg in ("seed", "shard") else str)
-        return sp
-
-    add("prepare", cmd_prepare, "dataset", "out")
-    # a dataset prepared in shards (MIMIC-IV-ECG): --out is the dataset's folder, as for prepare
-    add("prepare-index", cmd_prepare_index, "dataset", "out")
-    add("prepare-shard", cmd_prepare_shard, "dataset", "shard", "out")
-    add("download", cmd_download, "source", "part", "out")
-    add("fetch-weights", cmd_fetch_weights, "method", "file")
-    add("fetch-prompts", cmd_fetch_prompts, "set")
-    add("embed-reports", cmd_embed_reports, "out")
-    add("pretrain", cmd_pretrain, "method", "seed", "out")
-    add("features", cmd_features, "method", "seed", "dataset", "out")
-    add("subsets", cmd_subsets, "task", "out")
-    add("linear", cmd_linear, "method", "seed", "task", "features", "subsets", "out", "predictions")
-    add("zeroshot", cmd_zeroshot, "method", "seed", "task", "out", "predictions")
-    add("compare", cmd_compare, "task", "out")
-    add("plots", cmd_plots)
-    add("leaderboard", cmd_leaderboard)
-    add("publish", cmd_publish)
-    add("methods", cmd_methods)
-    sp = sub.add_parser("mirror", help="write a PhysioNet mirror of synthetic records (benchmark.data.mirror)")
-    sp.set_defaults(fn=cmd_mirror)
-    sp.add_argument("--out", required=True, help="a new or empty folder")
-    sp.add_argument("--ptbxl", type=int, default=21799, help="PTB-XL records (default: all 21,799 of v1.0.3)")
-    sp.add_argument("--cpsc", type=int, default=6877, help="CPSC2018 records (default: all 6,877)")
-    sp.add_argument("--seed", type=int, default=0)
-    sp.add_argument("--workers", type=int, default=None, help="processes (default: one per CPU)")
-    sp.add_argument("--csn", type=int, default=0,
-                    help="Chapman-Shaoxing-Ningbo records of MERL's split (default 0; all: 23,026)")
-    sp.add_argument("--mimic", type=int, default=0, help="MIMIC-IV-ECG studies (default 0; real: about 800,000)")
-    sp.add_argument("--cpsc-original", action="store_true",
-                    help="also write CPSC2018's original layout (A*.mat structs + REFERENCE.csv) in cpsc2018_original/")
-    sp = sub.add_parser("serve", help="serve a folder on 127.0.0.1 with HTTP Range support (benchmark.data.serve)")
-    sp.set_defaults(fn=cmd_serve)
-    sp.add_argument("folder")
-    sp.add_argument("--port", type=int, default=0, help="0: any free port (printed)")
+        for flags, options in arguments:
+            sp.add_argument(flags, **options)
     args = p.parse_args(argv)
 
     from benchmark.errors import BenchmarkError, storage_problem

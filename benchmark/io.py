@@ -163,6 +163,24 @@ def write_npz(path: str | os.PathLike, **arrays) -> None:
             np.savez(f, **arrays)
 
 
+def code_record_path(path: str | os.PathLike) -> Path:
+    """Where the code record of an output that cannot hold one (an .npy, .npz or .csv file) lives: beside it."""
+    path = Path(path)
+    return path.with_name(path.name + ".code.json")
+
+
+def write_code_record(path: str | os.PathLike, record: dict) -> None:
+    """The code record (benchmark.provenance.step_record) of the output `path` is about to be written; written first,
+    so it is never older than the output it describes."""
+    write_json(code_record_path(path), record)
+
+
+def read_code_record(path: str | os.PathLike) -> dict:
+    """The code record beside an output ({} for one written by an older version of the benchmark)."""
+    side = code_record_path(path)
+    return read_json(side) if side.exists() else {}
+
+
 def read_json(path: str | os.PathLike):
     path = Path(path)
     try:

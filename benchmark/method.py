@@ -193,6 +193,28 @@ def check_io(method: Method, spec: MethodSpec) -> None:
                           "(feature_dim defaults to the encoder's out_dim)")
 
 
+def build_method(spec: MethodSpec, config: dict, stored, text_dim: int | None = None, epochs: int = 0,
+                 steps_per_epoch: int = 0):
+    """A folder's method for signals stored as `stored`: its encoder (`build_encoder`) and heads, built for the input
+    it declares (config.yaml `input:`, benchmark.inputs; `method.input_spec`). Not trained, not loaded. `stored`: the
+    stored signals' benchmark.inputs.InputSpec."""
+    target = stored.declared(spec.config.get("input"), f"{spec.folder}/config.yaml")
+    cfg = dict(spec.config["params"], sampling_rate=target.sampling_rate, n_samples=target.n_samples,
+               leads=list(target.leads), epochs=epochs, steps_per_epoch=steps_per_epoch)
+    if spec.cls.needs_text:
+        cfg["text_dim"] = text_dim
+    if spec.external:  # every file is checked before build_encoder may read one (digests are remembered)
+        weights.verify(config, spec)
+        cfg["weights"] = {name: str(path) for name, path in weights.files(config, spec).items()}
+    with method_code(spec, "build_encoder"):
+        encoder = spec.cls.build_encoder(cfg)
+    with method_code(spec, "Method.__init__"):
+        method = spec.cls(encoder, cfg)
+    method.input_spec = target
+    check_io(method, spec)  # one batch through it now: a wrong input or feature_dim is named before any work
+    return method
+
+
 def run_seeds(config: dict, spec: MethodSpec) -> list[int]:
     """The seeds a method runs with: the preset's, or only the first for a published checkpoint (its weights do
     not depend on our seed, and its evaluation is deterministic: more seeds would repeat one number)."""
@@ -224,9 +246,10 @@ def load_method(folder: str | Path) -> MethodSpec:
     name = folder.name
     if not (folder / "method.py").is_file():
         raise ConfigError(f"method folder {folder} has no method.py; add one defining "
-                          "`class Method(benchmark.Method)` (see methods/etp/method.py) or remove the folder")
+                          "`class Method(benchmark.Method)` (copy methods/_template/, a complete method that trains) "
+                          "or remove the folder")
     if not (folder / "config.yaml").is_file():
-        raise ConfigError(f"method folder {folder} has no config.yaml; copy methods/etp/config.yaml and adapt it")
+        raise ConfigError(f"method folder {folder} has no config.yaml; copy methods/_template/config.yaml and adapt it")
     config = validate(read_yaml(folder / "config.yaml"), METHOD_SCHEMA, f"{folder}/config.yaml")
     if config.get("weights") and config["trains"]:
         raise ConfigError(f"{folder}/config.yaml names weights: but trains: true; a published checkpoint is "

@@ -134,4 +134,6 @@ def build_schedule(optimizer, sched: dict, steps_per_epoch: int, epochs: int):
         return 1.0
 
     lambdas = [(lambda step: 1.0) if g.get("fixed_lr") else factor for g in optimizer.param_groups]
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambdas)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambdas)
+    scheduler.warmup_steps = warmup   # the loop's NaN check says when a loss broke during warm-up
+    return scheduler

@@ -24,39 +24,19 @@ import torch
 from safetensors.torch import save_file
 from tqdm import tqdm
 
-from benchmark import paths, provenance, runtime, weights
+from benchmark import paths, provenance, runtime, stepcode
 from benchmark.batches import BatchReader
 from benchmark.checkpoints import load_published, torch_load
 from benchmark.config import config_hash, result_settings
 from benchmark.data.store import load_store
 from benchmark.errors import BenchmarkError, TrainingDiverged
 from benchmark.inputs import InputAdapter, InputSpec
-from benchmark.io import FINISHED, atomic_path, exclusive, keep_finished, read_json, reuse_finished, write_json
-from benchmark.method import MethodSpec, check_io, method_code
+from benchmark.io import (FINISHED, atomic_path, exclusive, keep_finished, read_code_record, read_json, reuse_finished,
+                          write_json)
+from benchmark.method import MethodSpec, build_method
 from benchmark.optim import build_optimizer, build_schedule
 
 CHECKPOINT = "checkpoint.pt"
-
-
-def build_method(spec: MethodSpec, config: dict, stored: InputSpec, text_dim: int | None = None, epochs: int = 0,
-                 steps_per_epoch: int = 0):
-    """A folder's method for signals stored as `stored`: its encoder (`build_encoder`) and heads, built for the input
-    it declares (config.yaml `input:`, benchmark.inputs; `method.input_spec`). Not trained, not loaded."""
-    target = stored.declared(spec.config.get("input"), f"{spec.folder}/config.yaml")
-    cfg = dict(spec.config["params"], sampling_rate=target.sampling_rate, n_samples=target.n_samples,
-               leads=list(target.leads), epochs=epochs, steps_per_epoch=steps_per_epoch)
-    if spec.cls.needs_text:
-        cfg["text_dim"] = text_dim
-    if spec.external:  # every file is checked before build_encoder may read one (digests are remembered)
-        weights.verify(config, spec)
-        cfg["weights"] = {name: str(path) for name, path in weights.files(config, spec).items()}
-    with method_code(spec, "build_encoder"):
-        encoder = spec.cls.build_encoder(cfg)
-    with method_code(spec, "Method.__init__"):
-        method = spec.cls(encoder, cfg)
-    method.input_spec = target
-    check_io(method, spec)  # one batch through it now: a wrong input or feature_dim is named before any work
-    return method
 
 
 def epoch_batches(n: int, batch_size: int, seed: int, epoch: int, block: int = 1) -> list[np.ndarray]:
@@ -90,21 +70,40 @@ def loss_and_terms(out, method: str) -> tuple[torch.Tensor, dict]:
 
 
 def check_finite(loss_sum: torch.Tensor, steps: int, checked: int, method: str, seed: int, epoch: int,
-                 ckpt_path: Path, saved: int) -> float:
-    """Read the running loss sum (one host synchronisation); stop, naming the steps since the last check and what
-    is kept on disk, if it is not finite. `saved`: the epochs of this run the checkpoint on disk holds (0: none, even
-    if a checkpoint of other settings lies there). Returns the running mean."""
+                 ckpt_path: Path, saved: int, terms: dict | None = None, lr: float | None = None,
+                 peak_lr: float | None = None, amp: bool = False, check_every: int = 50) -> float:
+    """Read the running loss sum (one host synchronisation); stop, naming the steps since the last check, the loss
+    terms that are not finite (`terms`: training_step's named terms, name -> (running sum, count)), causes that fit
+    (`lr`, given during warm-up, of `peak_lr`; `amp`: bf16 autocast) and what is kept on disk, if it is not finite.
+    `saved`: the epochs of this run the checkpoint on disk holds (0: none, even if a checkpoint of other settings
+    lies there). Returns the running mean."""
     total = float(loss_sum)
-    if not math.isfinite(total):
-        where = f"step {steps}" if steps - checked == 1 else f"steps {checked + 1}-{steps}"
-        kept = (f"The checkpoint written after epoch {saved} is kept in {ckpt_path}; a re-run with unchanged settings "
-                "resumes from it (a changed config.yaml starts afresh)." if saved else
-                f"No epoch of this run finished, so {ckpt_path.parent} holds no checkpoint of it: a re-run starts from "
-                "scratch.")
-        raise TrainingDiverged(
-            f"method {method} (seed {seed}): the loss became {total} at epoch {epoch + 1}, {where}; lower "
-            f"optimizer.lr in methods/{method}/config.yaml or check the method's loss. {kept}")
-    return total / steps
+    if math.isfinite(total):
+        return total / steps
+    where = f"step {steps}" if steps - checked == 1 else f"steps {checked + 1}-{steps}"
+    bad = [name for name, (value, _) in (terms or {}).items() if not math.isfinite(float(value))]
+    which = (f"; not finite: the term{'s' if len(bad) > 1 else ''} {', '.join(repr(b) for b in bad)} of "
+             "training_step's dict" if bad else "")
+    causes = []
+    if lr is not None and peak_lr:   # given during warm-up only
+        causes.append(f"the learning rate is still warming up ({lr:.3g} of {peak_lr:.3g}), so it is not too high: "
+                      "the loss itself breaks (a log of 0, a division by zero, the norm of a zero vector: clamp it "
+                      "or add an eps)")
+    else:
+        causes.append("a log of 0, a division by zero or the norm of a zero vector in the loss (clamp it or add an "
+                      f"eps), or a learning rate too high (optimizer.lr in methods/{method}/config.yaml)")
+    if amp:
+        causes.append("a loss computed in bfloat16 under the GPU's autocast (decorate it with benchmark.losses.float32)")
+    if steps - checked > 1:
+        causes.append(f"to find the exact step, set pretrain.check_every: 1 (past the first epoch's first {check_every} "
+                      f"steps the loss is read every {check_every} steps)")
+    kept = (f"The checkpoint written after epoch {saved} is kept in {ckpt_path}; a re-run with unchanged settings "
+            "resumes from it (a changed config.yaml starts afresh)." if saved else
+            f"No epoch of this run finished, so {ckpt_path.parent} holds no checkpoint of it: a re-run starts from "
+            "scratch.")
+    raise TrainingDiverged(
+        f"method {method} (seed {seed}): the loss became {total} at epoch {epoch + 1}, {where}{which}; likely "
+        f"causes: {'; '.join(causes)}. {kept}")
 
 
 def pretrain_run_hash(config: dict, spec: MethodSpec, seed: int) -> str:
@@ -122,7 +121,7 @@ def pretrain_run_hash(config: dict, spec: MethodSpec, seed: int) -> str:
                         "store": store_identity(read_json(store / "meta.json")) if (store / "meta.json").exists()
                         else None,
                         "reports": sha256_file(reports) if spec.cls.needs_text and reports.exists() else None,
-                        "code": provenance.code_fingerprint(), "method_code": provenance.method_fingerprint(spec.folder)})
+                        "code": stepcode.fingerprint("pretrain", spec.folder)})
 
 
 def epochs_for(config: dict, spec: MethodSpec) -> int:
@@ -175,18 +174,18 @@ OUTPUTS = ("encoder.safetensors", "model.safetensors", "train_log.json")  # trai
 
 def pretrain(config: dict, spec: MethodSpec, seed: int, out_dir: str | Path, threads: int | None = None) -> dict:
     """Pre-train (or, for a published checkpoint, load and export) one method with one seed into `out_dir`, which
-    this process holds exclusively meanwhile. A run finished earlier with the same settings, code and commit,
+    this process holds exclusively meanwhile. A run finished earlier with the same settings, data and code,
     whose outputs Snakemake deleted to run it again (it flags the outputs of jobs that were running when
     snakemake alone got a SIGINT incomplete, though they finished), is put back, not trained again."""
     out_dir = Path(out_dir)
     with exclusive(out_dir, f"the pre-training of {spec.name} seed {seed}"):
         outputs = [out_dir / name for name in OUTPUTS]
-        # what the outputs were made from and on: settings, data, seed, code (run hash), commit, device and precision
-        finished_key = {"run_hash": pretrain_run_hash(config, spec, seed), "commit": provenance.code_commit(),
-                        "device": config["device"], "amp": config["amp"]}
+        # what the outputs were made from and on: settings, data, seed, the step's code (run hash), device, precision
+        finished_key = {"run_hash": pretrain_run_hash(config, spec, seed), "device": config["device"],
+                        "amp": config["amp"]}
         if reuse_finished(outputs, finished_key):
-            print(f"[{spec.name} seed {seed}] this run finished earlier with the same settings, data, code, commit "
-                  f"and device; its outputs are put back from {out_dir / FINISHED} instead of training again (delete "
+            print(f"[{spec.name} seed {seed}] this run finished earlier with the same settings, data, code and "
+                  f"device; its outputs are put back from {out_dir / FINISHED} instead of training again (delete "
                   f"{out_dir} to train it again)", file=sys.stderr)
             return read_json(out_dir / "train_log.json")
         info = _pretrain(config, spec, seed, out_dir, threads)
@@ -242,6 +241,7 @@ def _pretrain(config: dict, spec: MethodSpec, seed: int, out_dir: Path, threads:
         print(f"[{spec.name} seed {seed}] resuming after epoch {start}/{epochs} from {ckpt_path}")
 
     check_every = config["pretrain"].get("check_every", 50)
+    peak_lr = optimizer.param_groups[0].get("initial_lr", optimizer.param_groups[0]["lr"])
     for epoch in range(start, epochs):
         method.train()
         t_epoch = time.perf_counter()
@@ -265,8 +265,13 @@ def _pretrain(config: dict, spec: MethodSpec, seed: int, out_dir: Path, threads:
                 for name, value in terms.items():
                     total, count = term_sums.get(name, (0.0, 0))
                     term_sums[name] = (total + torch.as_tensor(value).detach().float(), count + 1)
-                if (step + 1) % check_every == 0 or step + 1 == len(batches):
-                    mean = check_finite(loss_sum, step + 1, checked, spec.name, seed, epoch, ckpt_path, epoch)
+                # every step of the first epoch's first `check_every` (a loss broken from the start is named at
+                # its step), then every `check_every` steps and at the epoch's end
+                if (epoch == 0 and step < check_every) or (step + 1) % check_every == 0 or step + 1 == len(batches):
+                    warming = epoch * steps_per_epoch + step < getattr(scheduler, "warmup_steps", 0)
+                    mean = check_finite(loss_sum, step + 1, checked, spec.name, seed, epoch, ckpt_path, epoch,
+                                        term_sums, scheduler.get_last_lr()[0] if warming else None, peak_lr,
+                                        use_amp, check_every)
                     checked = step + 1
                     bar.set_postfix(loss=f"{mean:.4f}")
         finally:
@@ -304,7 +309,11 @@ def _pretrain(config: dict, spec: MethodSpec, seed: int, out_dir: Path, threads:
             "compiled": compiled,
             "peak_gpu_memory_gib": (round(torch.cuda.max_memory_allocated(device) / 2 ** 30, 2)
                                     if device.type == "cuda" else None),
-            "run_hash": run_hash, **provenance.record(spec.folder),
+            "run_hash": run_hash, "commit": provenance.code_commit(),
+            # the code of this step and of the steps whose outputs it read (the store, the report embeddings)
+            "code": provenance.chain(store.meta.get("code"),
+                                     read_code_record(paths.report_embeddings(config)) if text is not None else None,
+                                     provenance.step_record("pretrain", spec.folder)),
             "command": os.environ.get("BENCHMARK_INVOCATION"),  # set by the Snakefile: the run's snakemake command
             "wall_seconds": round(time.time() - t0, 1),
             "loss_log": log}

@@ -1,26 +1,25 @@
 """Which code made a result: the git commit, and fingerprints of the code itself.
 
 A commit names a state of the repository but not of the working tree (uncommitted edits, a new method folder);
-a fingerprint is a hash of the files' contents, so it says exactly which code ran. Two fingerprints:
-
-- the shared code: everything under benchmark/ and workflow/ that can change a number (the leaderboard's
-  rendering, benchmark/leaderboard/, the figures and the paper's reference tables, is left out: it changes no
-  result; so are the Snakemake profiles, workflow/profiles/, which say where jobs run and with what resources);
-- one per method: the files of its folder methods/<name>/ other than its README.
+a fingerprint is a hash of the files' contents, so it says exactly which code ran. Each workflow step has its own
+fingerprint, over the code it runs (benchmark.stepcode: its rule, its command, the modules it imports and, for a
+step of one method, that method's folder), so a change re-runs exactly the steps that run it.
 
 Only code and data files count (.py, .smk, Snakefile, .yaml, .csv, .json; nothing under a hidden folder), and
 they are compared by what they do, not how they are written: Python as its syntax tree without docstrings,
 YAML as its parsed value, Snakemake files without comment lines. Editing a comment or a docstring re-runs
 nothing; changing a line of code re-runs every step that runs it.
 
-Every step records both (with the commit); the Snakefile passes them as parameters, so a change re-runs exactly
-the steps it affects, and the leaderboard marks a row whose code changed since it was computed.
+Every step writes a code record beside its result (`step_record`): its own fingerprint and commit, and those of
+the steps whose outputs it read (`chain`), so a metrics file names every step it rests on. The leaderboard
+compares each with the fingerprint the same step has in the working tree (`changed_steps`): a row is stale when
+a step it rests on ran other code, whatever else changed, and results computed at several commits form one board
+when every step they rest on ran the code of this tree.
 No torch here: the light evaluation steps import this module too.
 """
 from __future__ import annotations
 
 import ast
-import functools
 import hashlib
 import json
 import subprocess
@@ -28,13 +27,8 @@ from pathlib import Path
 
 import yaml
 
-from benchmark.config import REPO_ROOT
+from benchmark.config import REPO_ROOT, yaml_load
 
-# Shared code that decides results, relative to the repository root; RENDERING only draws the tables, EXECUTION
-# only says where and with which resources the jobs run (Snakemake profiles: threads, memory, SLURM requests).
-SHARED = ("benchmark", "workflow")
-RENDERING = ("benchmark/leaderboard", "benchmark/reference", "benchmark/evaluate/plots.py")
-EXECUTION = ("workflow/profiles",)
 CODE_SUFFIXES = {".py", ".smk", ".yaml", ".yml", ".csv", ".json"}
 
 
@@ -53,7 +47,7 @@ def _files(root: Path, folders, exclude=()) -> list[Path]:
     return sorted(out)
 
 
-def _strip_docstrings(tree: ast.AST) -> ast.AST:
+def strip_docstrings(tree: ast.AST) -> ast.AST:
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
         if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
@@ -63,14 +57,17 @@ def _strip_docstrings(tree: ast.AST) -> ast.AST:
     return tree
 
 
-def normalised(path: Path) -> bytes:
-    """A file's content as far as behaviour goes (see the module docstring); the raw bytes when it does not parse."""
+def normalised(path: Path, tree: ast.AST | None = None) -> bytes:
+    """A file's content as far as behaviour goes (see the module docstring); the raw bytes when it does not parse.
+    `tree`: the Python file already parsed (it is changed)."""
+    if tree is not None:
+        return ast.dump(strip_docstrings(tree)).encode()
     raw = path.read_bytes()
     try:
         if path.suffix == ".py":
-            return ast.dump(_strip_docstrings(ast.parse(raw))).encode()
+            return ast.dump(strip_docstrings(ast.parse(raw))).encode()
         if path.suffix in (".yaml", ".yml"):
-            return json.dumps(yaml.safe_load(raw), sort_keys=True, default=str).encode()
+            return json.dumps(yaml_load(raw), sort_keys=True, default=str).encode()
         if path.suffix == ".smk" or path.name == "Snakefile":
             return b"\n".join(ln for ln in raw.splitlines() if ln.strip() and not ln.lstrip().startswith(b"#"))
     except (SyntaxError, ValueError, yaml.YAMLError):
@@ -84,17 +81,6 @@ def fingerprint(files: list[Path], root: Path) -> str:
     for p in files:
         h.update(p.relative_to(root).as_posix().encode() + b"\0" + normalised(p) + b"\0")
     return h.hexdigest()[:12]
-
-
-@functools.lru_cache(maxsize=None)
-def code_fingerprint(root: Path = REPO_ROOT) -> str:
-    """The shared code's fingerprint (see the module docstring)."""
-    return fingerprint(_files(root, SHARED, exclude=RENDERING + EXECUTION), root)
-
-
-@functools.lru_cache(maxsize=None)
-def rendering_fingerprint(root: Path = REPO_ROOT) -> str:
-    return fingerprint(_files(root, RENDERING), root)
 
 
 def method_fingerprint(folder: str | Path) -> str:
@@ -121,9 +107,49 @@ def code_commit(root: Path = REPO_ROOT) -> str:
         return "unknown"
 
 
-def record(method_folder: str | Path | None = None) -> dict:
-    """The provenance fields every step writes: commit and fingerprints."""
-    out = {"commit": code_commit(), "code_fingerprint": code_fingerprint()}
+def step_record(command: str, method_folder: str | Path | None = None, source: str | None = None,
+                dataset: str | None = None, task: str | None = None) -> dict:
+    """The code record of the step running `command` now, in this process: {key: {step, its method, dataset or
+    task, fingerprint, commit}} (benchmark.stepcode.fingerprint)."""
+    from benchmark import stepcode
+
+    entry = {"step": command, "fingerprint": stepcode.fingerprint(command, method_folder, source),
+             "commit": code_commit()}
     if method_folder is not None:
-        out["method_fingerprint"] = method_fingerprint(method_folder)
+        entry["method"] = Path(method_folder).name
+    if source is not None:
+        entry["source"] = source
+    entry.update({k: v for k, v in (("dataset", dataset), ("task", task)) if v is not None})
+    return {step_key(entry): entry}
+
+
+def step_key(entry: dict) -> str:
+    """'linear/etp', 'prepare/ptbxl' (a dataset), 'compare/ptbxl_super' style keys of a code record."""
+    qualifier = entry.get("method") or entry.get("dataset") or entry.get("task")
+    return f"{entry['step']}/{qualifier}" if qualifier else entry["step"]
+
+
+def chain(*records: dict | None) -> dict:
+    """One code record from the records of the inputs a step read and its own (the last one wins a key)."""
+    out = {}
+    for r in records:
+        out.update(r or {})
     return out
+
+
+def changed_steps(record: dict, methods_dir: str | Path) -> list[str]:
+    """Why a result no longer describes the working tree's code: one line per step of `record` (its entries; the
+    keys are not read) whose fingerprint differs from the same step's now (empty: every step it rests on ran this
+    tree's code)."""
+    from benchmark import stepcode
+
+    reasons = []
+    for entry in sorted(record.values(), key=step_key):
+        folder = Path(methods_dir) / entry["method"] if entry.get("method") else None
+        try:
+            now = stepcode.fingerprint(entry["step"], folder, entry.get("source"))
+        except Exception as e:  # a step, method folder or source this code no longer has
+            now = f"none ({e})"
+        if now != entry.get("fingerprint"):
+            reasons.append(f"the code of step {step_key(entry)} changed since it ran (at commit {entry.get('commit')})")
+    return reasons

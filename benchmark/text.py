@@ -123,8 +123,9 @@ def embed_texts(model: str, texts: list[str], cache_dir: str | Path, device: str
 def embed_reports(config: dict, out: str | Path, threads: int | None = None) -> None:
     """The frozen text model over the pre-training dataset's reports, once: only the train split's reports are
     ever read (no val/test text); the other rows stay zero."""
-    from benchmark import paths, runtime
+    from benchmark import paths, provenance, runtime
     from benchmark.data.store import load_store
+    from benchmark.io import write_code_record
 
     runtime.setup(threads)
     store = load_store(paths.dataset_dir(config, config["pretrain"]["dataset"]))
@@ -134,6 +135,7 @@ def embed_reports(config: dict, out: str | Path, threads: int | None = None) -> 
                             device=str(runtime.pick_device(config["device"])))
     emb = np.zeros((len(store), emb_train.shape[1]), np.float32)
     emb[train] = emb_train
+    write_code_record(out, provenance.chain(store.meta.get("code"), provenance.step_record("embed-reports")))
     with atomic_path(out) as tmp:
         with open(tmp, "wb") as f:
             np.save(f, emb)

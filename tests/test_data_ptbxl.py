@@ -39,7 +39,8 @@ def merl_super():
 def local_config(tmp_path: Path, ptbxl_dir: Path, **dataset) -> dict:
     """The local preset, reading PTB-XL from `ptbxl_dir`, with dataset options changed."""
     cfg = yaml.safe_load((REPO / "config" / "local.yaml").read_text())
-    cfg.update(results_dir=str(tmp_path / "results"), ptbxl_dir=str(ptbxl_dir), cpsc2018_dir=None)
+    cfg.update(results_dir=str(tmp_path / "results"), cache_dir=str(tmp_path / "cache"), ptbxl_dir=str(ptbxl_dir),
+               cpsc2018_dir=None)
     cfg["datasets"]["ptbxl"].update(dataset)
     path = tmp_path / "preset.yaml"
     path.write_text(yaml.safe_dump(cfg))

@@ -211,7 +211,9 @@ def test_merl_features_then_linear_probe_through_the_steps(tmp_path, merl):
     """The whole path the workflow runs, in-process: prepare -> pretrain (loads the checkpoint) -> features ->
     subsets -> linear, with the provenance a leaderboard row needs."""
     from benchmark import data
-    from benchmark.evaluate.steps import extract_features, linear, write_subsets
+    from benchmark.evaluate.steps.features import extract_features
+    from benchmark.evaluate.steps.linear import linear
+    from benchmark.evaluate.steps.subsets import write_subsets
     from benchmark.pretrain import pretrain
 
     source, path = merl
@@ -245,6 +247,10 @@ def test_merl_features_then_linear_probe_through_the_steps(tmp_path, merl):
     assert 0 <= result["metrics"]["auc"] <= 1
     prov = result["provenance"]
     assert prov["pretrain_external"]["pretrained_on"].startswith("MIMIC-IV-ECG") and prov["pretrain_steps"] == 0
+    # the code of every step the row rests on, each with its fingerprint and commit
+    assert set(result["code"]) == {"prepare/synth_ptbxl", "pretrain/merl_resnet18", "features/merl_resnet18",
+                                   "subsets/synth_ptbxl_super", "linear/merl_resnet18"}
+    assert all(len(e["fingerprint"]) == 12 and e["commit"] for e in result["code"].values())
 
 
 def test_folders_whose_weights_this_machine_lacks_are_left_out_saying_why(tmp_path):

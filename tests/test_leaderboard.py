@@ -5,7 +5,7 @@ import json
 import pytest
 import yaml
 
-from benchmark import leaderboard, paths, provenance
+from benchmark import leaderboard, paths, provenance, stepcode
 from benchmark.config import load_config
 from benchmark.errors import BenchmarkError
 from benchmark.io import read_json, write_json
@@ -22,16 +22,32 @@ def _config(tmp_path, **changes):
     return load_config(tmp_path / "c.yaml")
 
 
-def _metric(cfg, kind, method, seed, task, metrics, commit="abc123", steps=48, **prov):
-    fp = {"code_fingerprint": provenance.code_fingerprint(),
-          "method_fingerprint": provenance.method_fingerprint(paths.method_folder(method))}
+def _code(kind, method, commit, fingerprint=None):
+    """The code record a metrics file of `kind` carries: its pre-training and its own step, at `commit`, with this
+    tree's fingerprints (or `fingerprint` for its own step: other code)."""
+    folder = paths.method_folder(method)
+    record = {}
+    for step in ("pretrain", kind):
+        entry = {"step": step, "method": method, "commit": commit,
+                 "fingerprint": fingerprint if fingerprint and step == kind else stepcode.fingerprint(step, folder)}
+        record[provenance.step_key(entry)] = entry
+    return record
+
+
+def _metric(cfg, kind, method, seed, task, metrics, commit="abc123", steps=48, fingerprint=None, **prov):
     write_json(paths.metrics(cfg, kind, method, seed, task), {
         "method": method, "seed": seed, "task": task, "split_sizes": {"train": 8, "val": 2, "test": 3},
-        "metrics": metrics, "provenance": {"pretrain_device": "CPU (test)", "commit": commit, "pretrain_commit": commit,
-                                           **fp, **{f"pretrain_{k}": v for k, v in fp.items()},
-                                           "pretrain_steps": 0 if method == "random_init" else steps,
-                                           "pretrain_command": "snakemake --cores all --configfile config/demo.yaml",
-                                           **prov}})
+        "metrics": metrics, "code": _code(kind, method, commit, fingerprint),
+        "provenance": {"pretrain_device": "CPU (test)", "commit": commit, "pretrain_commit": commit,
+                       "pretrain_steps": 0 if method == "random_init" else steps,
+                       "pretrain_command": "snakemake --cores all --configfile config/demo.yaml", **prov}})
+
+
+@pytest.fixture(autouse=True)
+def committed(monkeypatch):
+    """This tree as a committed one (commit f00d), whatever the checkout's state: publish checks it."""
+    monkeypatch.setattr(provenance, "code_commit", lambda *a, **k: "f00d")
+    return "f00d"
 
 
 def _zs(cfg, task, auc=0.6):
@@ -124,10 +140,11 @@ def test_a_verdict_rests_on_several_seeds_and_a_single_seed_board_draws_none(tmp
     for t in cfg["evaluation"]["linear_tasks"]:
         _stats(cfg, t, {"etp": (0.9, 0.85, 0.95, (0.02, 0.15)), "random_init": (0.8, 0.7, 0.84, None)})
     md, machine = leaderboard.build(cfg, METHODS, TITLES, ZERO_SHOT)
-    assert machine["complete"] and machine["code"]["commits"] == ["abc123"] and machine["problems"] == []
+    assert machine["complete"] and machine["problems"] == []
+    assert machine["code"]["groups"] == [{"commits": ["abc123"], "methods": ["random_init", "etp"]}]
     # results of an earlier commit, tables drawn by this one (e.g. a commit that changed only rendering)
-    assert (f"- Code: commit abc123; tables drawn at commit {provenance.code_commit()} (same code fingerprint); "
-            f"code fingerprint {provenance.code_fingerprint()}") in md
+    assert ("- Code: rows computed at commit abc123; every step they rest on ran the code it has at the commit this "
+            "board was drawn at; tables drawn at commit f00d") in md
     assert machine["command"] == "snakemake --cores all --configfile config/demo.yaml" and "WARNING" not in md
     assert "= 48 optimiser steps for every trained method" in md
     assert "### PTB-XL-like: 8/2/3 records (train/val/test)" in md.splitlines()
@@ -182,16 +199,18 @@ def test_external_rows_say_what_they_are_and_left_out_folders_are_named(tmp_path
 def test_a_row_whose_method_changed_is_marked_stale_and_cannot_be_published(tmp_path):
     cfg = _config(tmp_path)
     _complete_run(cfg)
-    _metric(cfg, "linear", "etp", 0, "synth_cpsc", {"auc": 0.9, "f1": 0.5}, method_fingerprint="0ld")
+    _metric(cfg, "linear", "etp", 0, "synth_cpsc", {"auc": 0.9, "f1": 0.5}, fingerprint="0ld")
     leaderboard.write(cfg, METHODS, TITLES, ZERO_SHOT)
     md = paths.leaderboard(cfg).read_text()
     board = read_json(paths.leaderboard(cfg).with_suffix(".json"))
     assert _cells(md, "| ETP")[0] == "ETP ⚠ stale" and _cells(md, "| Random init")[0] == "Random init"
-    assert "WARNING: this board is not one complete run of one committed code state" in md
-    assert "--configfile config/demo.yaml --forcerun pretrain` re-runs pre-training" in md
+    assert "WARNING: this board cannot be published as it is" in md
+    # the remedy: the workflow re-runs exactly what changed; the rule to force if its records were lost
+    assert "re-run the preset's workflow (`snakemake --cores all --configfile config/demo.yaml`)" in md
+    assert "add `--forcerun linear`" in md
     assert board["stale"] == [{"kind": "linear", "method": "etp", "task": "synth_cpsc", "seed": 0,
-                               "reasons": ["methods/etp/ changed since its evaluation"]}]
-    with pytest.raises(BenchmarkError, match="come from code that changed since"):
+                               "reasons": ["the code of step linear/etp changed since it ran (at commit abc123)"]}]
+    with pytest.raises(BenchmarkError, match="rest on code that changed since"):
         leaderboard.publish(cfg, dest=tmp_path / "published.md")
 
 
@@ -205,9 +224,11 @@ def test_publish_gives_each_preset_its_place_and_leads_with_real_data(tmp_path):
     assert "](plots/linear_auc.png)" in board
     dest = tmp_path / "published.md"
     leaderboard.publish(cfg, dest=dest)
-    # the board and its figures in docs/leaderboard/demo/ (results/ is not committed), links rewritten
+    # the board (drawn again by the committed code) and its figures in docs/leaderboard/demo/ (results/ is not
+    # committed), links rewritten
     demo = tmp_path / "docs" / "leaderboard" / "demo"
-    assert (demo / "leaderboard.md").read_text() == board.replace("](plots/", "](")
+    timeless = lambda md: "\n".join(ln for ln in md.splitlines() if not ln.startswith("- Command:"))  # noqa: E731
+    assert timeless((demo / "leaderboard.md").read_text()) == timeless(board.replace("](plots/", "]("))
     assert (demo / "linear_auc.png").read_bytes() == b"png"
     assert read_json(demo / "leaderboard.json")["preset"] == "demo"
     top = dest.read_text()
@@ -228,24 +249,42 @@ def test_publish_gives_each_preset_its_place_and_leads_with_real_data(tmp_path):
 
     # a published board made by other code is left out of the top-level board, and named
     stale = read_json(demo / "leaderboard.json")
-    stale["code"]["fingerprint"] = "0ld"
+    next(e for e in stale["code"]["steps"] if e["step"] == "leaderboard")["fingerprint"] = "0ld"
     write_json(demo / "leaderboard.json", stale)
     leaderboard.publish(real, dest=dest)
     top = dest.read_text()
-    assert "- preset `demo` is not shown: the code has changed since this board was made" in top
+    assert ("- preset `demo` is not shown: the code of step leaderboard changed since it ran (at commit f00d): re-run "
+            "the preset's workflow, then publish it") in top
     assert "## Leaderboard — preset `demo`" not in top
-    assert read_json(dest.with_suffix(".json"))["left_out"]["demo"].startswith("the code has changed")
+    assert read_json(dest.with_suffix(".json"))["left_out"]["demo"].startswith("the code of step leaderboard")
 
 
-@pytest.mark.parametrize("commits, message", [(("abc123-dirty",), "uncommitted code"),
-                                              (("abc123", "def456"), "2 commits")])
-def test_uncommitted_or_mixed_commits_are_flagged_and_refused(tmp_path, commits, message):
+def test_rows_of_several_commits_are_one_board_when_their_steps_ran_this_code(tmp_path):
+    """A method added to a finished run, or an evaluation fix that re-ran only the evaluation: results of several
+    commits are published together when every step they rest on ran the code it has now; the header says which
+    commit each group of rows was computed at."""
     cfg = _config(tmp_path)
-    _complete_run(cfg, commit=commits[0])
-    _metric(cfg, "linear", "etp", 0, "synth_cpsc", {"auc": 0.9, "f1": 0.5}, commit=commits[-1])
+    _complete_run(cfg, commit="abc123")
+    for t in cfg["evaluation"]["linear_tasks"]:   # random init's rows computed later, uncommitted then
+        _metric(cfg, "linear", "random_init", 0, t, {"auc": 0.8, "f1": 0.5}, commit="def456-dirty")
+    for t in cfg["evaluation"]["zeroshot_tasks"]:
+        _metric(cfg, "zeroshot", "random_init", 0, t, _zs(cfg, t), commit="def456-dirty")
     leaderboard.write(cfg, METHODS, TITLES, ZERO_SHOT)
-    assert message in paths.leaderboard(cfg).read_text().split("## Table 1")[0]  # the board's own warning
-    with pytest.raises(BenchmarkError, match=message):
+    md = paths.leaderboard(cfg).read_text()
+    assert ("- Code: rows Random init computed at commit def456 (with uncommitted edits); ETP computed at commit "
+            "abc123; every step they rest on ran the code it has at the commit this board was drawn at") in md
+    leaderboard.publish(cfg, dest=tmp_path / "published.md")
+    assert "ETP computed at commit abc123" in (tmp_path / "published.md").read_text()
+
+
+def test_a_board_of_uncommitted_code_is_not_published(tmp_path, monkeypatch):
+    cfg = _config(tmp_path)
+    _complete_run(cfg)
+    monkeypatch.setattr(provenance, "code_commit", lambda *a, **k: "f00d-dirty")
+    leaderboard.write(cfg, METHODS, TITLES, ZERO_SHOT)
+    assert "the code is not committed (commit f00d-dirty): commit it, then publish again" in \
+        paths.leaderboard(cfg).read_text().split("## Table 1")[0]   # the board's own warning
+    with pytest.raises(BenchmarkError, match="the code is not committed"):
         leaderboard.publish(cfg, dest=tmp_path / "published.md")
     assert not (tmp_path / "published.md").exists()
 
@@ -266,7 +305,7 @@ def test_results_of_an_older_version_are_stale(tmp_path):
         "method": "etp", "seed": 0, "task": "synth_cpsc", "split_sizes": {"train": 8, "val": 2, "test": 3},
         "metrics": {"auc": 0.9, "f1": 0.5}, "provenance": {"pretrain_device": "CPU", "commit": "abc123"}})
     _, machine = leaderboard.build(cfg, METHODS, TITLES, ZERO_SHOT)
-    assert machine["stale"][0]["reasons"] == ["no code fingerprint recorded (made by an older version of the benchmark)"]
+    assert machine["stale"][0]["reasons"] == ["no code record (made by an older version of the benchmark)"]
 
 
 def test_publish_without_a_finished_run_says_what_to_run(tmp_path):

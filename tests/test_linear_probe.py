@@ -3,7 +3,8 @@ scikit-learn's fit of the same objective, one problem at a time (what the probe 
 import numpy as np
 import pytest
 
-from benchmark.evaluate import TaskData, linear_probe
+from benchmark.evaluate.linear import linear_probe
+from benchmark.evaluate.tasks import TaskData
 from benchmark.evaluate.logistic import fit_logistic, reference_probabilities
 
 GRID = [0.001, 0.01, 0.1, 1.0, 10.0]

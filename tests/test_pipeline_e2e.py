@@ -22,7 +22,7 @@ def test_snakemake_dag_end_to_end(tiny_config, tmp_path):
     assert "DEMO RESULTS ON SYNTHETIC DATA" in md
     # one run of one code state, complete, with the command that made it
     assert board["complete"] and not board["stale"] and not board["missing"]
-    assert len(board["code"]["commits"]) == 1 and "--configfile" in board["command"]
+    assert len(board["code"]["groups"]) == 1 and "--configfile" in board["command"]
     # the same optimiser-step budget for every trained method, shown on every row; none for random init
     steps = {r["method"]: r["steps"] for r in board["linear"]}
     log = json.loads((tmp_path / "results" / "pretrain" / "etp" / "seed0" / "train_log.json").read_text())

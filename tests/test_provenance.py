@@ -1,5 +1,5 @@
-"""Which code made a result: fingerprints follow the code that can change a number, and the commit is marked
--dirty exactly when code or presets differ from it."""
+"""Which code made a result: a method folder's fingerprint follows its code, and the commit is marked -dirty exactly
+when code or presets differ from it (each step's fingerprint: tests/test_stepcode.py)."""
 import shutil
 import subprocess
 
@@ -18,26 +18,17 @@ def _tree(root):
         (root / rel).write_text(text)
 
 
-def test_fingerprints_follow_result_code_only(tmp_path):
+def test_a_method_fingerprint_follows_its_code_not_its_readme_comments_or_leftovers(tmp_path):
     _tree(tmp_path)
-    code = lambda: provenance.code_fingerprint.__wrapped__(tmp_path)  # noqa: E731
     method = lambda: provenance.method_fingerprint(tmp_path / "methods" / "m")  # noqa: E731
-    c0, r0, m0 = code(), provenance.fingerprint(provenance._files(tmp_path, provenance.RENDERING), tmp_path), method()
-    (tmp_path / "benchmark" / "leaderboard" / "cells.py").write_text("WIDTH = 100\n")   # rendering only
-    (tmp_path / "README.md").write_text("# edited\n")
-    (tmp_path / "workflow" / "profiles" / "slurm" / "config.yaml").write_text("jobs: 10\n")   # resources only
+    m0 = method()
     (tmp_path / "methods" / "m" / "README.md").write_text("# edited\n")
-    # comments, docstrings, layout, editor leftovers and hidden folders change no behaviour
-    (tmp_path / "benchmark" / "train.py").write_text('"""Training."""\n\n# the learning rate\nLR = (1)  # one\n')
-    (tmp_path / "workflow" / "Snakefile").write_text("# the DAG\nrule all:\n\n")
-    (tmp_path / "methods" / "m" / "config.yaml").write_text("# tuned\nlr:   1\n")
-    (tmp_path / "methods" / "m" / "method.py~").write_text("X = 2\n")
-    (tmp_path / "benchmark" / ".ipynb_checkpoints").mkdir()
-    (tmp_path / "benchmark" / ".ipynb_checkpoints" / "train-checkpoint.py").write_text("LR = 3\n")
-    assert (code(), method()) == (c0, m0)
-    assert provenance.fingerprint(provenance._files(tmp_path, provenance.RENDERING), tmp_path) != r0
-    (tmp_path / "benchmark" / "train.py").write_text("LR = 2\n")
-    assert code() != c0
+    (tmp_path / "methods" / "m" / "config.yaml").write_text("# tuned\nlr:   1\n")   # layout and comments
+    (tmp_path / "methods" / "m" / "method.py").write_text('"""M."""\n# one\nX = (1)  # one\n')
+    (tmp_path / "methods" / "m" / "method.py~").write_text("X = 2\n")   # editor leftovers
+    (tmp_path / "methods" / "m" / ".ipynb_checkpoints").mkdir()
+    (tmp_path / "methods" / "m" / ".ipynb_checkpoints" / "method-checkpoint.py").write_text("X = 3\n")
+    assert method() == m0
     (tmp_path / "methods" / "m" / "config.yaml").write_text("lr: 2\n")
     assert method() != m0
 

@@ -129,11 +129,11 @@ def test_a_method_whose_init_raises_names_folder_and_line(tmp_path):
                                                  "failed writing file data/0: file write failed")])
 def test_a_full_disk_is_one_line_naming_the_file(raised, tiny_config, monkeypatch, capsys):
     from benchmark.__main__ import main
-    from benchmark.evaluate import steps
+    from benchmark.evaluate.steps import subsets
 
     def full(*_):
         raise raised
-    monkeypatch.setattr(steps, "write_subsets", full)
+    monkeypatch.setattr(subsets, "write_subsets", full)
     rc = main(["subsets", "--config", str(tiny_config), "--task", "synth_cpsc", "--out", "/data/x/subsets.csv"])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1, err
@@ -143,11 +143,11 @@ def test_a_full_disk_is_one_line_naming_the_file(raised, tiny_config, monkeypatc
 
 def test_a_bug_keeps_its_traceback(tiny_config, monkeypatch):
     from benchmark.__main__ import main
-    from benchmark.evaluate import steps
+    from benchmark.evaluate.steps import subsets
 
     def bug(*_):
         raise ZeroDivisionError("a bug")
-    monkeypatch.setattr(steps, "write_subsets", bug)
+    monkeypatch.setattr(subsets, "write_subsets", bug)
     with pytest.raises(ZeroDivisionError):
         main(["subsets", "--config", str(tiny_config), "--task", "synth_cpsc", "--out", "/tmp/never.csv"])
 
@@ -252,8 +252,14 @@ def test_an_edited_label_or_record_rebuilds_the_store(shared_data, tmp_path, cap
     assert "nothing to do" in capsys.readouterr().err
     dat = root / "records100" / "00000" / "00002_lr.dat"
     st = dat.stat()
-    os.utime(dat, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))   # an edited record (same size)
+    os.utime(dat, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))   # touched, same bytes: nothing to do
     prepare(cfg, "ptbxl", out)
+    assert "nothing to do" in capsys.readouterr().err
+    raw = bytearray(dat.read_bytes())
+    raw[100] ^= 0xFF   # an edited record: one byte of one sample, same size (its header's checksum then fails)
+    dat.write_bytes(bytes(raw))
+    with pytest.raises(BenchmarkError, match="2: header/data mismatch: the checksum of lead"):
+        prepare(cfg, "ptbxl", out)
     assert "rebuilding it" in capsys.readouterr().err
 
 

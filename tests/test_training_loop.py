@@ -124,6 +124,24 @@ def test_nan_loss_stops_naming_method_and_epoch(toy):
         pretrain(config, spec, seed=0, out_dir=tmp / "nan1", threads=1)
 
 
+def test_a_loss_broken_from_the_start_is_named_at_its_step_with_its_term_and_fitting_advice(toy):
+    """The first epoch's first check_every steps are checked one by one: a NaN on step 1 is reported at step 1 (not
+    "steps 1-2" at the epoch's end), with the non-finite term named; during warm-up the advice is not to lower an
+    lr that is still climbing."""
+    config, spec, tmp = toy
+    spec.cls.nan_at, spec.cls.returns = 1, "terms"
+    spec.config["schedule"] = {"name": "cosine", "warmup_epochs": 2}   # capped at a tenth of training: 0 steps here
+    with pytest.raises(TrainingDiverged, match=r"loss became nan at epoch 1, step 1; not finite: the term 'half' of "
+                                               r"training_step's dict; likely causes: a log of 0, a division by zero"
+                                               r".* or a learning rate too high \(optimizer.lr in methods/toy/"):
+        pretrain(config, spec, seed=0, out_dir=tmp / "first", threads=1)
+    config["pretrain"]["epochs"] = 20   # 40 steps: a warm-up of 4 (a tenth), step 1 inside it
+    spec.cls.calls, spec.cls.nan_at = 0, 1
+    with pytest.raises(TrainingDiverged, match=r"at epoch 1, step 1; .*the learning rate is still warming up "
+                                               r"\(0.005 of 0.01\), so it is not too high"):
+        pretrain(config, spec, seed=0, out_dir=tmp / "warm", threads=1)
+
+
 def test_untrained_method_exports_its_seeded_initialisation(toy, tmp_path):
     config, spec, tmp = toy
     config["pretrain"]["epochs"] = 0

@@ -38,11 +38,11 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
+from benchmark import provenance
 from benchmark.data import physionet as pn
-from benchmark.data.store import LEADS, check_dtype, create_npy
+from benchmark.data.store import LEADS, check_dtype, create_npy, npy_data_offset
 from benchmark.errors import BenchmarkError
 from benchmark.io import atomic_path, read_json, stable_hash, write_json
 
@@ -169,7 +169,8 @@ def build_index(config: dict, name: str, out_dir: str | Path) -> dict:
     for old in folder.glob("shard-*.json"):   # markers of an earlier index: their rows are gone
         old.unlink()
     index = {"dataset": name, "settings": s, "counts": counts, "n_records": len(kept), "raw_dir": str(root),
-             "key": stable_hash({"s": s, "raw": pn.prepared_hash(config, name)}), "seconds": round(time.time() - t0, 1)}
+             "key": stable_hash({"s": s, "raw": pn.prepared_hash(config, name)}), "seconds": round(time.time() - t0, 1),
+             "code": provenance.step_record("prepare-index", source="mimic_ecg", dataset=name)}
     write_json(folder / "index.json", index)
     print(f"{name}: {counts['listed']} records listed; {len(kept)} kept for pre-training (no measurements row "
           f"{counts['no_measurements_row']}, empty report {counts['empty_report']}, fewer than "
@@ -217,12 +218,13 @@ def prepare_shard(config: dict, name: str, shard: int, out_dir: str | Path, thre
         rows += list(zip(part["study_id"], part["path"]))
     spec = _spec(config, name, s)
     build = folder / BUILD
-    offset = _data_offset(build)
+    offset = npy_data_offset(build)
     results = pn.build_rows([(root / path, study) for study, path in rows], build, offset, lo, spec, threads,
                             f"{name} shard {shard}")
     out = {"shard": shard, "rows": [lo, hi], "key": index["key"],
            "bad": [[r, res[0]] for (r, _), res in zip(rows, results) if res[0] is not None],
-           "fixed": int(sum(res[1] for res in results)), "seconds": round(time.time() - t0, 2)}
+           "fixed": int(sum(res[1] for res in results)), "seconds": round(time.time() - t0, 2),
+           "code": provenance.step_record("prepare-shard", source="mimic_ecg", dataset=name)}
     fd = os.open(build, os.O_RDONLY)
     try:
         os.fsync(fd)   # this shard's rows are on disk before its marker says so
@@ -231,13 +233,6 @@ def prepare_shard(config: dict, name: str, shard: int, out_dir: str | Path, thre
     write_json(marker, out)
     print(f"{name} shard {shard}: rows {lo}-{hi - 1}, {len(out['bad'])} bad, {out['seconds']} s", file=sys.stderr)
     return out
-
-
-def _data_offset(path: Path) -> int:
-    with open(path, "rb") as f:
-        major, _ = np.lib.format.read_magic(f)
-        (np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0)(f)
-        return f.tell()
 
 
 # ------------------------------------------------------------------------------------------------ 3. finish
@@ -256,6 +251,10 @@ def prepare_mimic(config: dict, name: str, out_dir: Path, threads: int | None = 
     stale = [sh["shard"] for sh in shards if sh["key"] != index["key"]]
     if stale:
         raise BenchmarkError(f"{name}: shards {stale[:10]} were prepared from another index; delete {folder} and re-run")
+    shard_code = {json.dumps(sh.get("code"), sort_keys=True) for sh in shards}
+    if len(shard_code) > 1:
+        raise BenchmarkError(f"{name}: its shards were prepared by different code (an edit while they ran); delete "
+                             f"{folder} and re-run")
     bad = [tuple(b) for sh in shards for b in sh["bad"]]
     policy = config["datasets"][name].get("bad_records", "error")
     pn.report_problems(name, bad, policy, f"datasets.{name}.bad_records")
@@ -279,7 +278,8 @@ def prepare_mimic(config: dict, name: str, out_dir: Path, threads: int | None = 
             "prepared_hash": pn.prepared_hash(config, name),
             "preprocess_seconds": round(sum(sh["seconds"] for sh in shards), 2),
             "summary": f"{name}: {c['listed']} listed, {c['kept']} with a report, {len(bad)} bad (skipped), "
-                       f"{int(keep.sum())} in the store"}
+                       f"{int(keep.sum())} in the store",
+            "code": provenance.chain(index.get("code"), shards[0].get("code"))}
     meta["wall_seconds"] = round(time.time() - t0, 2)
     print(meta["summary"], file=sys.stderr)
     if not (folder / BUILD).exists():

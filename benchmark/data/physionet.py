@@ -102,19 +102,24 @@ def check_local_copies(config: dict) -> None:
                 f"or set it to null to download the data from {remote.base_url}")
 
 
-# Small files a store's labels, texts or splits come from: fingerprinted by content. Every other file of a raw copy
-# (the records) by size and modification time, which any edit changes (hashing gigabytes of records at every
-# start-up would cost minutes).
-CONTENT_FILES = {"ptbxl_database.csv", "scp_statements.csv", "REFERENCE.csv", "ConditionNames_SNOMED-CT.csv",
-                 "record_list.csv", "machine_measurements.csv"}
+def find_headers(base: Path, root: Path) -> dict[str, Path]:
+    """Record name -> path without extension, for every WFDB header under `base` (any depth); a name found twice
+    stops the preparation, naming both files (`root`: the copy, for the message)."""
+    out: dict[str, Path] = {}
+    for hea in sorted(base.rglob("*.hea")):
+        if hea.stem in out:
+            raise BenchmarkError(f"record {hea.stem} appears twice under {root}: {out[hea.stem]}.hea and {hea}")
+        out[hea.stem] = hea.with_suffix("")
+    return out
 
 
 def raw_fingerprint(config: dict, name: str) -> str | None:
-    """A hash of the raw files dataset `name` is prepared from (None for a generated dataset): the metadata by
-    content, every record file by size and modification time. An edited label or record changes it, so the store
-    is rebuilt (benchmark.data.prepared_hash; the workflow's prepare rule takes it as a parameter for a local
-    copy). PTB-XL: the top-level files and the records folder in use; CPSC2018: the whole copy."""
-    import hashlib
+    """What the raw files dataset `name` is prepared from hold (None for a generated dataset): every file's content
+    and name, not where the copy lies nor when its files were written (benchmark.data.content; a cache keyed by
+    path, size and modification time spares reading unchanged files). An edited label or record changes it, so
+    the store is rebuilt; a content-identical copy (`cp` without -p, a restored backup) changes nothing. PTB-XL:
+    the top-level files and the records folder in use; the other sources: the whole copy."""
+    from benchmark.data import content
 
     ds = config["datasets"][name]
     if ds["source"] not in PHYSIONET:
@@ -123,37 +128,19 @@ def raw_fingerprint(config: dict, name: str) -> str | None:
     if not root.is_dir():
         return None
     used = ptbxl_folder(ds, config["data"]["sampling_rate"]) if ds["source"] == "ptbxl" else None
-    digest = hashlib.sha256()
-
-    def walk(folder: Path, top: bool) -> None:
-        with os.scandir(folder) as entries:
-            for entry in sorted(entries, key=lambda e: e.name):
-                if entry.name.startswith("."):
-                    continue  # download markers and partial files
-                if entry.is_dir():
-                    if not (top and used and entry.name.startswith("records") and entry.name != used):
-                        walk(Path(entry.path), False)
-                    continue
-                rel = os.path.relpath(entry.path, root)
-                if entry.name in CONTENT_FILES:
-                    from benchmark.data.download import sha256_file
-
-                    digest.update(f"{rel}\0{sha256_file(Path(entry.path))}\n".encode())
-                else:
-                    st = entry.stat()
-                    digest.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-
-    walk(root, True)
-    return digest.hexdigest()[:16]
+    skip = {p.name for p in root.iterdir() if used and p.is_dir() and p.name.startswith("records") and p.name != used}
+    return content.fingerprint(root, Path(config["cache_dir"]) / "raw_files", skip)
 
 
 def prepared_hash(config: dict, name: str) -> str:
-    """What a finished store depends on: its settings, where the raw copy is and what its files hold (an edited
-    label or record rebuilds the store). Equal hashes mean re-running the preparation would change nothing."""
+    """What a finished store depends on: its settings, what its raw files hold (an edited label or record rebuilds
+    the store; a copy of the same files elsewhere does not) and the code of its preparation step (a fix there
+    rebuilds it). Equal hashes mean re-running the preparation would change nothing."""
+    from benchmark import stepcode
+
     ds = config["datasets"][name]
-    return stable_hash({"dataset": ds, "data": config["data"],
-                        "raw": str(raw_root(config, ds["source"]).resolve()) if ds["source"] in PHYSIONET else None,
-                        "raw_files": raw_fingerprint(config, name),
+    return stable_hash({"dataset": ds, "data": config["data"], "raw_files": raw_fingerprint(config, name),
+                        "code": stepcode.fingerprint("prepare", source=ds["source"]),
                         "format": 2})  # 2: label-set columns (sub, form, rhythm, all)
 
 

@@ -62,6 +62,11 @@ def create_npy(path: Path, shape: tuple, dtype: str = "float32") -> int:
     from numpy.lib.format import open_memmap
 
     open_memmap(path, mode="w+", dtype=np.dtype(dtype), shape=shape).flush()
+    return npy_data_offset(path)
+
+
+def npy_data_offset(path: Path) -> int:
+    """The byte offset at which an .npy file's data start (after its header)."""
     with open(path, "rb") as f:
         major, _ = np.lib.format.read_magic(f)
         (np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0)(f)

@@ -7,14 +7,11 @@
   stats      bootstrap resamples shared by all methods, percentile CIs, paired comparisons
   compare    the paired tests between the methods of a task (against random init and the best row)
   encode     running a frozen network over store records
+  prompts    the zero-shot prompts of a method (class names or a named, pinned prompt set)
   plots      the figures beside the leaderboard
+  steps/     the workflow's evaluation steps, one module each (subsets, features, linear, zeroshot, compare)
 
-Nothing is ever chosen on the test split: C on val, zero-shot by argmax, epochs fixed by the preset.
+Nothing is ever chosen on the test split: C on val, zero-shot by argmax, epochs fixed by the preset. This file
+imports nothing: importing one module of the package runs its top level, and a step's code is what it imports
+(benchmark.stepcode), so the features step must not pull in the linear probe through here.
 """
-from benchmark.evaluate.linear import linear_probe
-from benchmark.evaluate.metrics import macro_auc, macro_f1
-from benchmark.evaluate.tasks import TaskData, split_sizes, task_data
-from benchmark.evaluate.zeroshot import zero_shot_metrics, zero_shot_scores
-
-__all__ = ["TaskData", "linear_probe", "macro_auc", "macro_f1", "split_sizes", "task_data", "zero_shot_metrics",
-           "zero_shot_scores"]

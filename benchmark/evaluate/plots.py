@@ -43,10 +43,18 @@ def _stats(config: dict) -> dict[str, dict]:
 def draw_preset(config: dict) -> list[Path]:
     """The figures of the methods of the preset's workflow run (benchmark.method.run_selection); external
     checkpoints are named so in the legends."""
+    from benchmark import provenance
+    from benchmark.io import write_code_record
     from benchmark.method import run_selection
 
     specs = run_selection(config)[0]
+    write_code_record(figures_record(config), provenance.step_record("plots"))
     return draw(config, {n: s.title + (" (external)" if s.external else "") for n, s in specs.items()})
+
+
+def figures_record(config: dict) -> Path:
+    """The name the figures' code record is kept under (benchmark.io.code_record_path), in the plots folder."""
+    return paths.plots(config) / "figures"
 
 
 def draw(config: dict, titles: dict[str, str]) -> list[Path]:

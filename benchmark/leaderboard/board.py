@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from benchmark import paths, provenance
 from benchmark.config import preset_hash
 from benchmark.evaluate import plots
-from benchmark.io import atomic_path, read_json, write_json
+from benchmark.io import atomic_path, read_code_record, read_json, write_json
 from benchmark.leaderboard import header as H
 from benchmark.leaderboard import tables
 from benchmark.leaderboard.cells import EXTERNAL, STALE, legend
@@ -35,18 +35,22 @@ def collect(config: dict, wanted) -> dict[tuple[str, str, str], list[dict]]:
     return found
 
 
-def stale_reasons(result: dict, code: str, method_code: dict[str, str]) -> list[str]:
-    """Why a result no longer describes the current code (empty: it does)."""
-    prov, m = result["provenance"], result["method"]
-    if "code_fingerprint" not in prov:
-        return ["no code fingerprint recorded (made by an older version of the benchmark)"]
-    reasons = []
-    for step, prefix in (("evaluation", ""), ("pre-training", "pretrain_")):
-        if prov.get(prefix + "code_fingerprint") != code:
-            reasons.append(f"the shared code changed since its {step}")
-        if prov.get(prefix + "method_fingerprint") != method_code.get(m):
-            reasons.append(f"methods/{m}/ changed since its {step}")
-    return reasons
+def stale_reasons(result: dict, methods_dir) -> list[str]:
+    """Why a result no longer describes the current code (empty: every step it rests on, from the data preparation
+    to its own, ran the code those steps have in this tree; benchmark.provenance.changed_steps)."""
+    if not result.get("code"):
+        return ["no code record (made by an older version of the benchmark)"]
+    return provenance.changed_steps(result["code"], methods_dir)
+
+
+def unique_entries(*records: dict | None) -> dict:
+    """The distinct step entries of several code records, keyed by step and fingerprint (two seeds' pre-trainings
+    are one entry; the same step at two code states two)."""
+    out = {}
+    for record in records:
+        for entry in (record or {}).values():
+            out[f"{provenance.step_key(entry)}@{entry.get('fingerprint')}"] = entry
+    return dict(sorted(out.items()))
 
 
 def _external(runs: list[dict]) -> str | None:
@@ -79,11 +83,9 @@ class Board:
         self.runs = [r for runs in self.results.values() for r in runs]
         self.demo = any(ds["source"] == "synthetic" for ds in config["datasets"].values())
         self.level = f"{100 * ev['bootstrap']['level']:g}%"
-        self.code = provenance.code_fingerprint()
-        self.method_code = {m: provenance.method_fingerprint(paths.method_folder(m, paths.methods_dir(config)))
-                            for m in self.methods}
+        methods_dir = paths.methods_dir(config)
         self.stale = {(kind, m, t, r["seed"]): why for (kind, m, t), runs in self.results.items() for r in runs
-                      if (why := stale_reasons(r, self.code, self.method_code))}
+                      if (why := stale_reasons(r, methods_dir))}
         self.missing = sorted(self.wanted - {(k, m, t, r["seed"]) for (k, m, t), runs in self.results.items()
                                              for r in runs})
         by_method = defaultdict(list)
@@ -98,6 +100,11 @@ class Board:
                                                                            | set(ev["zeroshot_tasks"]))
                       if paths.stats(config, t).exists()}
         self.sizes = {r["task"]: r["split_sizes"] for r in self.runs}
+        # the steps after the rows: each task's statistics and the figures (their code records)
+        figures = plots.figures_record(config)
+        self.shared_code = unique_entries(*(st.get("code") for st in self.stats.values()),
+                                          read_code_record(figures) if figures.parent.exists() else None)
+        self.shared_stale = provenance.changed_steps(self.shared_code, methods_dir)
         self.external_note = H.external_note(self)
         # the seeds behind each verdict: a published checkpoint has one, which says nothing of training variance
         self.trained_seeds = max((len(s) for m, s in self.seeds.items() if m not in self.external), default=1)
@@ -134,13 +141,29 @@ class Board:
         return "?"
 
 
+def commit_groups(board: Board) -> list[dict]:
+    """The rows grouped by the commits their steps ran at: [{"commits": [...], "methods": [...]}], in board order
+    (a board whose methods were added one by one has several groups; one run of the preset has one)."""
+    from benchmark.evaluate.compare import method_order
+
+    by_method = defaultdict(set)
+    for r in board.runs:
+        by_method[r["method"]] |= {e.get("commit") or "unknown" for e in (r.get("code") or {}).values()
+                                   if e.get("method")}
+    groups: dict[tuple, list[str]] = {}
+    for m in method_order(list(by_method)):
+        groups.setdefault(tuple(sorted(by_method[m])), []).append(m)
+    return [{"commits": list(c), "methods": ms} for c, ms in groups.items()]
+
+
 def _machine_rows(board: Board) -> dict:
     """Every number of the tables, one row per (method, task, seed[, class]), for leaderboard.json."""
     linear, zeroshot = [], []
     for (kind, m, t), runs in board.results.items():
         for r in runs:
             common = {"method": m, "task": t, "seed": r["seed"], "steps": r["provenance"].get("pretrain_steps"),
-                      "external": m in board.external, "stale": (kind, m, t, r["seed"]) in board.stale}
+                      "external": m in board.external, "stale": (kind, m, t, r["seed"]) in board.stale,
+                      "commits": sorted({e.get("commit") or "unknown" for e in (r.get("code") or {}).values()})}
             if kind == "linear":
                 linear.append({**common, "auc": r["metrics"]["auc"], "f1": r["metrics"]["f1"],
                                "fractions": {f: {"auc": v["auc"], "f1": v["f1"]}
@@ -161,7 +184,9 @@ def build(config: dict, methods: list[str], titles: dict[str, str], zero_shot: l
 
         seeds = {m: run_seeds(config, load_method(paths.method_folder(m, paths.methods_dir(config)))) for m in methods}
     board = Board(config, list(methods), titles, zero_shot, seeds, dict(left_out or {}))
-    commits = sorted({r["provenance"].get(k) or "unknown" for r in board.runs for k in ("commit", "pretrain_commit")})
+    own = provenance.step_record("leaderboard")
+    steps = unique_entries(*(r.get("code") for r in board.runs), board.shared_code, own)
+    commits = sorted({e.get("commit") or "unknown" for e in steps.values()})
     commands = sorted({r["provenance"].get("pretrain_command") for r in board.runs} - {None})
     machine = {
         "preset": config["preset"], "synthetic": board.demo, "seeds": board.seeds, **_machine_rows(board),
@@ -171,9 +196,9 @@ def build(config: dict, methods: list[str], titles: dict[str, str], zero_shot: l
         "settings_file": os.environ.get("BENCHMARK_SETTINGS"), "methods": list(methods),
         "command": commands[0] if len(commands) == 1 else " | ".join(commands) or
         os.environ.get("BENCHMARK_INVOCATION", "(not run by snakemake)"),
-        "code": {"commits": commits, "fingerprint": board.code, "rendering": provenance.rendering_fingerprint(),
-                 "drawn_at": provenance.code_commit(), "drawn_fingerprint": provenance.code_fingerprint(),
-                 "methods": board.method_code},
+        # every step the board rests on (rows, statistics, figures, the board itself), with the commit it ran at
+        "code": {"commits": commits, "steps": list(steps.values()), "drawn_at": next(iter(own.values()))["commit"],
+                 "groups": commit_groups(board), "stale_steps": board.shared_stale},
         "complete": not board.missing and not board.stale,
         "missing": [dict(zip(("kind", "method", "task", "seed"), k)) for k in board.missing],
         "stale": [dict(zip(("kind", "method", "task", "seed"), k), reasons=v) for k, v in sorted(board.stale.items())],
@@ -206,11 +231,26 @@ def write(config: dict, methods: list[str], titles: dict[str, str], zero_shot: l
     return out
 
 
-def write_preset(config: dict):
-    """The board of the methods of the preset's workflow run (benchmark.method.run_selection), with the folders
-    left out named."""
+def _preset_methods(config: dict) -> tuple:
+    """(methods, titles, zero-shot methods, seeds, left out) of the preset's workflow run
+    (benchmark.method.run_selection)."""
     from benchmark.method import run_selection
 
     specs, seeds, left_out = run_selection(config)
-    return write(config, list(specs), {n: s.title for n, s in specs.items()},
-                 [n for n, s in specs.items() if s.cls.zero_shot], seeds, left_out)
+    return (list(specs), {n: s.title for n, s in specs.items()}, [n for n, s in specs.items() if s.cls.zero_shot],
+            seeds, left_out)
+
+
+def rebuild(config: dict, finished: dict) -> tuple[str, dict]:
+    """A written board (its leaderboard.json, `finished`) built again by this tree's code from the same results: the
+    same methods, seeds and left-out folders. (Markdown, JSON-able dict)."""
+    from benchmark.method import load_method
+
+    specs = {m: load_method(paths.method_folder(m, paths.methods_dir(config))) for m in finished["methods"]}
+    return build(config, list(specs), {n: s.title for n, s in specs.items()},
+                 [n for n, s in specs.items() if s.cls.zero_shot], finished.get("seeds"), finished.get("left_out"))
+
+
+def write_preset(config: dict):
+    """Write the board of the methods of the preset's workflow run, with the folders left out named."""
+    return write(config, *_preset_methods(config))

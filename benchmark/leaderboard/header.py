@@ -7,7 +7,7 @@ from pathlib import Path
 
 from benchmark.evaluate.compare import BASELINE, method_order
 from benchmark.io import read_json
-from benchmark.leaderboard.cells import EXTERNAL, mark
+from benchmark.leaderboard.cells import EXTERNAL, STALE, mark
 
 
 def demo_summary(board) -> str:
@@ -136,6 +136,28 @@ def _dataset(name: str, ds: dict, meta: dict | None) -> str:
     return f"`{name}`: {meta.get('title') or ds.get('title') or ds['source']}, {held} (source `{ds['source']}`)"
 
 
+def _commits(commits: list[str]) -> str:
+    return ", ".join(f"{c[:-len('-dirty')]} (with uncommitted edits)" if c.endswith("-dirty") else c
+                     for c in commits) or "?"
+
+
+def code_line(board, machine: dict) -> str:
+    """Which commit each group of rows was computed at, and whether every step they rest on ran the code this tree
+    has (each step's fingerprint, benchmark.stepcode): results of several commits form one board when it did."""
+    code = machine["code"]
+    groups = code.get("groups") or []
+    if not groups:
+        return "- Code: (no results)"
+    names = lambda ms: ", ".join(board.titles.get(m, m) for m in ms)  # noqa: E731
+    rows = ("computed at commit " + _commits(groups[0]["commits"]) if len(groups) == 1 else
+            "; ".join(f"{names(g['methods'])} computed at commit {_commits(g['commits'])}" for g in groups))
+    stale = len(machine["stale"]) + len(code.get("stale_steps") or [])
+    state = (f"**{stale} result(s) rest on code changed since** (rows marked {STALE})" if stale else
+             "every step they rest on ran the code it has at the commit this board was drawn at")
+    return (f"- Code: rows {rows}; {state}; tables drawn at commit {_commits([code['drawn_at']])} (per-step code "
+            "fingerprints: `python -m benchmark steps`)")
+
+
 def _devices(prov: list[dict]) -> str:
     return ", ".join(sorted({p["pretrain_device"] for p in prov}) or ["(no results)"])
 
@@ -149,7 +171,7 @@ def header(board, machine: dict) -> str:
     pre_records = sorted({p.get("pretrain_records") for p in prov if p.get("pretrain_records") is not None})
     metas = board.metas
     text_line = metas.get(pre["dataset"], {}).get("text_description", "synthetic English template reports")
-    code, boot = machine["code"], config["evaluation"]["bootstrap"]
+    boot = config["evaluation"]["bootstrap"]
     lines = [f"# Leaderboard — preset `{config['preset']}`", ""]
     if board.demo:
         lines += ["> **DEMO RESULTS ON SYNTHETIC DATA.** These numbers come from the embedded synthetic cohort",
@@ -170,19 +192,11 @@ def header(board, machine: dict) -> str:
     else:
         lines += [">"] + single_seed_note(board) + [""]
     if machine["problems"]:
-        lines += ["> **WARNING: this board is not one complete run of one committed code state**, so it cannot be "
-                  "published (leaderboard.json lists the rows):"] + [f"> - {p}" for p in machine["problems"]] + [""]
-    commits = ", ".join(code["commits"]) or "(no results)"
-    if len(code["commits"]) > 1 and not machine["stale"]:
-        commits += " (the code was identical: every result carries the same code fingerprint)"
-    if code.get("drawn_at") and code["commits"] and code["drawn_at"] not in code["commits"]:
-        # a later commit that changes only rendering or docs may draw the tables of an earlier run
-        same = code.get("drawn_fingerprint") == code["fingerprint"]
-        commits += f"; tables drawn at commit {code['drawn_at']} ({'same' if same else 'another'} code fingerprint)"
+        lines += ["> **WARNING: this board cannot be published as it is** (leaderboard.json lists the rows):"] + [f"> - {p}" for p in machine["problems"]] + [""]
     repaired = [f"{t} {kind} {st[kind]['resamples_repaired']}" for t, st in board.stats.items()
                 for kind in ("linear", "zeroshot") if st.get(kind, {}).get("resamples_repaired")]
     lines += [f"- Preset: {config.get('description', config['preset'])}",
-              f"- Code: commit {commits}; code fingerprint {code['fingerprint']} (benchmark/provenance.py)",
+              code_line(board, machine),
               f"- Command: `{machine['command']}`; generated "
               f"{dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
               "- Data: " + "; ".join(_dataset(n, d, board.metas.get(n)) for n, d in config["datasets"].items()),

@@ -1,5 +1,11 @@
-"""`publish`: a preset's finished board becomes the top-level leaderboard.md, only if it is one complete run of
-the current, committed code with the settings given (run_problems, publish_problems)."""
+"""`publish`: a preset's finished board becomes part of the top-level leaderboard.md, only if every result it shows
+rests on steps that ran the code of the current, committed tree, with the settings given (publish_problems).
+
+A board is one set of step fingerprints, not one commit: results computed at several commits (a method folder
+added to a finished run, an evaluation fix that re-ran only the evaluation) are one board when each step they rest
+on ran the code that step has now (benchmark.provenance.changed_steps); the header says which commit each group of
+rows was computed at. `publish` draws the board again from the preset's results with the committed code, so the
+published tables are drawn at the commit they are published with."""
 from __future__ import annotations
 
 import re
@@ -16,16 +22,26 @@ from benchmark.leaderboard.cells import STALE
 PUBLISHED_FIGURES = Path("docs") / "leaderboard"  # beside the published leaderboard.md
 
 
-def _rerun(board: dict) -> str:
+def _rules_of(reasons: list[str]) -> list[str]:
+    """The rules running the steps named in `reasons` ("... step linear/etp changed ..."), for --forcerun."""
+    from benchmark import stepcode
+
+    steps = {m.group(1) for r in reasons if (m := re.search(r"step ([a-z-]+)", r))}
+    return sorted(name for name, (cmd, _) in stepcode.graph().rules.items() if cmd in steps)
+
+
+def _rerun(board: dict, reasons: list[str]) -> str:
     command = board.get("command", "")
     command = command if command.startswith("snakemake") and " | " not in command else \
         "snakemake --cores all --configfile <the preset>"
-    return (f"`{command} --forcerun pretrain` re-runs pre-training and every step after it (Snakemake re-runs "
-            "a step when its code or settings change, not when only the commit does)")
+    rules = _rules_of(reasons)
+    return (f"re-run the preset's workflow (`{command}`): it re-runs exactly the steps whose code changed and the "
+            "steps after them; if it finds nothing to do, Snakemake's records in .snakemake/ were lost: add "
+            f"`--forcerun {' '.join(rules) or '<the rule>'}`")
 
 
 def run_problems(board: dict) -> list[str]:
-    """Why a board is not one complete run of one committed code state (empty: it is)."""
+    """Why a board does not show one complete set of results of the code of a committed tree (empty: it does)."""
     problems = []
     if board.get("missing"):
         m = board["missing"][0]
@@ -33,37 +49,38 @@ def run_problems(board: dict) -> list[str]:
                         f"{m['task']} seed {m['seed']}): run the preset's workflow to the end")
     if board.get("stale"):
         st = board["stale"][0]
-        problems.append(f"{len(board['stale'])} result(s) come from code that changed since (e.g. {st['method']} "
-                        f"{st['task']}: {st['reasons'][0]}; rows marked {STALE}): {_rerun(board)}")
-    commits = board.get("code", {}).get("commits", [])
-    if len(commits) > 1:
-        problems.append(f"the results come from {len(commits)} commits ({', '.join(commits)}), not one run: "
-                        + _rerun(board))
-    elif commits and (commits[0].endswith("-dirty") or commits[0] == "unknown"):
-        problems.append(f"the results come from uncommitted code (commit {commits[0]}): commit, then "
-                        + _rerun(board))
-    elif not commits:
+        reasons = [r for s in board["stale"] for r in s["reasons"]]
+        problems.append(f"{len(board['stale'])} result(s) rest on code that changed since they were computed (e.g. "
+                        f"{st['method']} {st['task']}: {st['reasons'][0]}; rows marked {STALE}): "
+                        + _rerun(board, reasons))
+    shared = board.get("code", {}).get("stale_steps") or []
+    if shared:
+        problems.append(f"the statistics or figures rest on code that changed since ({shared[0]}): "
+                        + _rerun(board, shared))
+    drawn = board.get("code", {}).get("drawn_at")
+    if not board.get("code", {}).get("steps"):
         problems.append("it holds no results (or was made by an older version of the benchmark): run the preset's "
                         "workflow")
+    elif drawn is None or drawn.endswith("-dirty") or drawn == "unknown":
+        problems.append(f"the code is not committed (commit {drawn}): commit it, then publish again (nothing needs to "
+                        "re-run: the steps' code is what it was)")
     return problems
 
 
 def code_problems(board: dict, config: dict) -> list[str]:
-    """Why a board no longer describes the code in this working tree (empty: it does)."""
-    code = board.get("code", {})
-    # a method folder removed since the run fingerprints as empty: it differs, as it should
-    now_methods = {m: provenance.method_fingerprint(paths.methods_dir(config) / m) for m in code.get("methods", {})}
-    if (code.get("fingerprint") != provenance.code_fingerprint()
-            or code.get("rendering") != provenance.rendering_fingerprint()
-            or now_methods != code.get("methods")):
-        return ["the code has changed since this board was made (its fingerprints differ from the working tree's): "
-                + _rerun(board)]
-    return []
+    """Why a published board no longer describes the code in this working tree (empty: it does): a step its
+    results, statistics, figures or tables rest on has other code now."""
+    steps = {str(i): e for i, e in enumerate(board.get("code", {}).get("steps") or [])}
+    if not steps:
+        return ["it was made by an older version of the benchmark (no step fingerprints)"]
+    changed = provenance.changed_steps(steps, paths.methods_dir(config))
+    return [f"{changed[0]}" + (f" (and {len(changed) - 1} more)" if len(changed) > 1 else "")
+            + ": re-run the preset's workflow, then publish it"] if changed else []
 
 
 def publish_problems(board: dict, config: dict) -> list[str]:
     """Why a finished board may not be published (empty: it may)."""
-    problems = run_problems(board) + code_problems(board, config)
+    problems = run_problems(board)
     if board.get("methods_dir", "methods") != "methods":
         problems.append(f"its methods come from {board['methods_dir']}, not from this repository's methods/ "
                         "(methods_dir): a published board is made of committed method folders")
@@ -88,20 +105,24 @@ def publish(config: dict, dest: Path = paths.PUBLISHED) -> Path:
     if not src.exists() or not src.with_suffix(".json").exists():
         raise BenchmarkError(f"no finished board of preset {config['preset']!r} at {src}; run its workflow first "
                              f"(snakemake --cores all --configfile <the preset>)")
-    board = read_json(src.with_suffix(".json"))
+    from benchmark.leaderboard.board import rebuild
+
+    finished = read_json(src.with_suffix(".json"))
+    md, board = rebuild(config, finished)   # drawn again now, by this tree's code, from the run's results
+    # the settings the run was made with, which the configuration given here must be
+    board.update(settings_file=finished.get("settings_file"), config_hash=finished.get("config_hash"))
     problems = publish_problems(board, config)
     if problems:
         raise BenchmarkError(f"{src} cannot be published:\n" + "\n".join(f"  - {p}" for p in problems))
     target = slot(dest, board["preset"])
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
-    md = src.read_text()
     for path in plots.files(config).values():   # the figures travel with the board (results/ is not committed)
         if path.exists():
             shutil.copyfile(path, target / path.name)
             md = md.replace(f"]({path.relative_to(paths.results(config)).as_posix()})", f"]({path.name})")
     (target / "leaderboard.md").write_text(md)
-    shutil.copyfile(src.with_suffix(".json"), target / "leaderboard.json")
+    write_json(target / "leaderboard.json", board)
     combine(config, dest)
     return dest
 
@@ -122,9 +143,10 @@ def combine(config: dict, dest: Path = paths.PUBLISHED) -> Path:
         (left_out.append((board["preset"], why[0])) if why else boards.append((board, folder)))
     boards.sort(key=lambda b: _order(b[0]))
     lines = ["# Leaderboard", "",
-             "The published boards of this benchmark, real data first. Each is one complete run of one commit, made by "
-             "its own command (its header says which), and can be rebuilt with that command; `python -m benchmark "
-             "publish --config <preset>` adds or replaces one (README.md, \"Which file each command writes\").", ""]
+             "The published boards of this benchmark, real data first. Each shows one complete set of results of the "
+             "code of this commit, made by its own command (its header says which, and at which commit each group of "
+             "rows was computed), and can be rebuilt with that command; `python -m benchmark publish --config "
+             "<preset>` adds or replaces one (README.md, \"Which file each command writes\").", ""]
     lines += [f"- [{'synthetic demo' if b.get('synthetic') else 'real data'}: preset `{b['preset']}`](#"
               f"leaderboard--preset-{b['preset']}) — commit {', '.join(b['code']['commits'])}, "
               f"{_seeds(b)}, `{b['command']}`" for b, _ in boards]

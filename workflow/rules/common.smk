@@ -1,6 +1,7 @@
 # Start-up: validate the preset, discover methods/*, name the settings file every step reads (written by the
 # Snakefile's onstart, once Snakemake holds its lock). The helper functions the other .smk files use live here,
 # apart from their rules, as Snakemake's linter asks.
+import functools
 import os
 import shlex
 import sys
@@ -13,7 +14,7 @@ from snakemake.utils import update_config, validate
 REPO = Path(workflow.basedir).parent
 sys.path.insert(0, str(REPO))
 
-from benchmark import data as bdata, leaderboard, paths, provenance, text, weights  # noqa: E402
+from benchmark import data as bdata, leaderboard, paths, stepcode, text, weights  # noqa: E402
 from benchmark.data import physionet  # noqa: E402
 from benchmark.evaluate import plots, prompts as prompt_sets  # noqa: E402
 from benchmark.config import (RUN_SELECTION, check_references, check_removed_keys, config_hash,  # noqa: E402
@@ -29,9 +30,10 @@ try:
                              "file; remove it")
 except BenchmarkError as e:
     raise WorkflowError(f"cannot build the workflow: {e}") from None
-# `--config 'seeds=[0,1,2]'` or `'pretrain={epochs: 1}'` reaches Snakemake as text (every leaf a string): give
-# each leaf the type the schema wants there (benchmark.config.typed_overrides)
-update_config(config, typed_overrides(workflow.config_settings.config))
+# `--config 'seeds=[0,1,2]'` or `'pretrain={epochs: 1}'` reaches Snakemake as text (every leaf a string), and
+# Snakemake's YAML reads `1e-4` in a preset as text too: give each leaf the type the schema wants there
+# (benchmark.config.typed_overrides)
+update_config(config, typed_overrides(config))
 validate(config, "../schemas/config.schema.yaml")
 try:
     check_references(config)
@@ -78,11 +80,18 @@ except WorkflowError:  # --report, --lint, --dag: no --cores given, no job runs
     CORES = 1
 PRETRAIN_THREADS = min(config["pretrain"]["threads"] or CORES, CORES)
 
-# Which code a step runs (benchmark/provenance.py). Every step takes the shared code's fingerprint as a
-# parameter and every method step its folder's too, so an edit re-runs exactly the steps that depend on it and
-# a finished DAG holds the results of one code state, never a mix.
-CODE = provenance.code_fingerprint()
-METHOD_CODE = {m: provenance.method_fingerprint(s.folder) for m, s in METHODS.items()}
+
+
+def code_of(command: str):
+    """The fingerprint of the code a rule's step runs (benchmark.stepcode: the rule, its command, the modules it
+    imports, the method folder of a method's step, the module of a dataset's source), as the rule's `code`
+    parameter: an edit re-runs exactly the steps whose code it changes, and the steps after them."""
+    def fingerprint(w) -> str:
+        folder = METHODS[w.method].folder if command in stepcode.METHOD_STEPS else None
+        source = config["datasets"][w.dataset]["source"] if command in stepcode.SOURCE_STEPS else None
+        return stepcode.fingerprint(command, folder, source)
+
+    return fingerprint
 
 # The command that started this run, for the leaderboard header (jobs inherit the environment; a job that
 # re-parses this file, on a cluster, keeps the first value).
@@ -136,16 +145,21 @@ SHARD_THREADS = 1
 
 
 def prepare_hash(w):
-    """Parameters of a store; for PhysioNet sources also the raw copy it is read from (another copy rebuilds) and,
-    for a local copy, what its files hold (an edited label or record rebuilds). A download's files do not exist yet
-    when the workflow is built: its metadata tables are inputs instead (raw_download_markers)."""
+    """Parameters of a store; for a local copy of a PhysioNet source also what its files hold (an edited label or
+    record rebuilds; a content-identical copy, wherever it lies, does not: benchmark.data.content). A download's
+    files do not exist yet when the workflow is built: its download markers and metadata tables are inputs instead
+    (raw_download_markers)."""
     ds = config["datasets"][w.dataset]
     parts = {"d": ds, "data": config["data"]}
-    if ds["source"] in physionet.PHYSIONET:
-        parts["raw"] = str(physionet.raw_root(config, ds["source"]))
-        if config.get(physionet.PHYSIONET[ds["source"]].config_key):
-            parts["raw_files"] = physionet.raw_fingerprint(config, w.dataset)
+    if ds["source"] in physionet.PHYSIONET and config.get(physionet.PHYSIONET[ds["source"]].config_key):
+        parts["raw_files"] = raw_files(w.dataset)
     return config_hash(parts)
+
+
+@functools.lru_cache(maxsize=None)
+def raw_files(dataset: str) -> str:
+    """A local copy's content fingerprint, listed once per workflow build (two rules of a sharded dataset ask)."""
+    return physionet.raw_fingerprint(config, dataset)
 
 
 def text_model_hash() -> str:

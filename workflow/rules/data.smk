@@ -79,7 +79,7 @@ rule prepare_index:
         paths.results(config) / "data" / "{dataset}.shards" / "index.json",
     params:
         h=prepare_hash,
-        code=CODE,
+        code=code_of("prepare-index"),
         out=lambda w: paths.dataset_dir(config, w.dataset),
     log:
         LOGS / "prepare" / "{dataset}_index.log",
@@ -100,7 +100,7 @@ rule prepare_shard:
     wildcard_constraints:
         shard=r"\d+",
     params:
-        code=CODE,
+        code=code_of("prepare-shard"),
         out=lambda w: paths.dataset_dir(config, w.dataset),
     threads: SHARD_THREADS
     resources:
@@ -124,7 +124,7 @@ rule prepare_dataset:
         meta=paths.results(config) / "data" / "{dataset}" / "meta.json",
     params:
         h=prepare_hash,
-        code=CODE,
+        code=code_of("prepare"),
     # worker processes decoding WFDB records; the synthetic cohort is generated in one process
     threads: lambda w: 1 if config["datasets"][w.dataset]["source"] == "synthetic" else CORES
     log:
@@ -144,7 +144,7 @@ rule embed_reports:
         paths.report_embeddings(config),
     params:
         h=text_model_hash(),
-        code=CODE,
+        code=code_of("embed-reports"),
     threads: CORES
     log:
         LOGS / "embed_reports.log",

@@ -6,7 +6,7 @@ rule subsets:
         paths.subsets(config, "{task}"),
     params:
         h=lambda w: config_hash({"task": records_of(w.task), "fractions": FRACTIONS}),
-        code=CODE,
+        code=code_of("subsets"),
     log:
         LOGS / "subsets" / "{task}.log",
     conda:
@@ -26,8 +26,7 @@ rule features:
         paths.features(config, "{method}", "{seed}", "{dataset}"),
     params:
         h=lambda w: config_hash(config["datasets"][w.dataset]),
-        code=CODE,
-        method_code=lambda w: METHOD_CODE[w.method],
+        code=code_of("features"),
     log:
         LOGS / "features" / "{method}_seed{seed}_{dataset}.log",
     conda:
@@ -49,8 +48,7 @@ rule linear:
         predictions=paths.predictions(config, "linear", "{method}", "{seed}", "{task}"),
     params:
         h=lambda w: config_hash({"task": records_of(w.task), "c": EVAL["c_grid"]}),
-        code=CODE,
-        method_code=lambda w: METHOD_CODE[w.method],
+        code=code_of("linear"),
     log:
         LOGS / "linear" / "{method}_seed{seed}_{task}.log",
     conda:
@@ -73,8 +71,7 @@ rule zeroshot:
     params:
         h=lambda w: config_hash({"task": records_of(w.task), "names": config["tasks"][w.task]["prompt_names"],
                                  "prompt": EVAL["prompt"], "prompt_set": prompt_set_spec(w)}),
-        code=CODE,
-        method_code=lambda w: METHOD_CODE[w.method],
+        code=code_of("zeroshot"),
     log:
         LOGS / "zeroshot" / "{method}_seed{seed}_{task}.log",
     conda:
@@ -95,7 +92,7 @@ rule compare:
     params:
         h=lambda w: config_hash({"task": records_of(w.task), "boot": BOOT, "seeds": METHOD_SEEDS,
                                  "fractions": FRACTIONS, "methods": list(METHODS)}),
-        code=CODE,
+        code=code_of("compare"),
     threads: min(4, CORES)   # bootstrap metrics of the runs in parallel (benchmark.evaluate.compare)
     log:
         LOGS / "compare" / "{task}.log",
@@ -116,8 +113,7 @@ rule plots:
         [report(p, category="Figures", caption=figure_caption(name)) for name, p in PLOTS.items()],
     params:
         settings=config_hash(SETTINGS),  # titles, methods, seeds, CI level: every setting the figures show
-        code=CODE,
-        rendering=provenance.rendering_fingerprint(),
+        code=code_of("plots"),
     log:
         LOGS / "plots.log",
     conda:
@@ -142,9 +138,7 @@ rule leaderboard:
     params:
         settings=config_hash(SETTINGS),  # the header shows every setting of the run
         methods=",".join(METHODS),
-        code=CODE,
-        method_code=[METHOD_CODE[m] for m in METHODS],
-        rendering=provenance.rendering_fingerprint(),
+        code=code_of("leaderboard"),
     log:
         LOGS / "leaderboard.log",
     conda:

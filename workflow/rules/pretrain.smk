@@ -9,8 +9,7 @@ rule pretrain:
         log=paths.results(config) / "pretrain" / "{method}" / "seed{seed}" / "train_log.json",
     params:
         h=lambda w: hash_of("pretrain", "data", "device", "amp", method=w.method),
-        code=CODE,
-        method_code=lambda w: METHOD_CODE[w.method],
+        code=code_of("pretrain"),
     threads: PRETRAIN_THREADS
     resources:
         gpu=pretrain_gpu,
