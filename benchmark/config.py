@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 
 import yaml
@@ -14,10 +15,25 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_SCHEMA = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
 
 
+class YamlLoader(yaml.SafeLoader):
+    """YAML as people write numbers: `1e-4` is a number here, as in YAML 1.2 and JSON (PyYAML, which follows YAML
+    1.1, reads it as the text "1e-4" unless it is written 1.0e-4, and a schema then refuses it)."""
+
+
+YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"))
+
+
+def yaml_load(text: str):
+    return yaml.load(text, Loader=YamlLoader)
+
+
 def read_yaml(path: str | Path) -> dict:
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml_load(path.read_text())
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist") from None
     except yaml.YAMLError as e:
@@ -45,10 +61,26 @@ def validate(config: dict, schema_path: str | Path | dict, where: str) -> dict:
     filling = jsonschema.validators.extend(validator_cls, {"properties": set_defaults})
     errors = sorted(filling(schema).iter_errors(config), key=lambda e: list(e.path))
     if errors:
-        lines = [f"  {'.'.join(map(str, e.path)) or '(top level)'}: {e.message}" for e in errors[:10]]
+        lines = [f"  {'.'.join(map(str, e.path)) or '(top level)'}: {e.message}{_hint(e)}" for e in errors[:10]]
         source = "its declared schema" if isinstance(schema_path, dict) else f"its schema ({schema_path})"
         raise ConfigError(f"{where} does not match {source}:\n" + "\n".join(lines))
     return config
+
+
+def _hint(error) -> str:
+    """A text where the schema wants a number, though it reads as one: say how to write it."""
+    if error.validator == "type" and isinstance(error.instance, str) and set(_list(error.validator_value)) & {
+            "number", "integer"}:
+        try:
+            float(error.instance)
+        except ValueError:
+            return ""
+        return f" (write it as a number, without quotes: {float(error.instance)!r})"
+    return ""
+
+
+def _list(value) -> list:
+    return value if isinstance(value, list) else [value]
 
 
 # Keys earlier versions accepted, with what replaced them (a plain schema error would not say).
@@ -135,7 +167,7 @@ def _typed(value, schema: dict):
         types = _schema_types(schema)
         if types and "string" not in types:   # the schema wants a number, boolean or null here: read it as YAML
             try:
-                parsed = yaml.safe_load(value)
+                parsed = yaml_load(value)
             except yaml.YAMLError:
                 return value
             return value if isinstance(parsed, (str, dict, list)) else parsed

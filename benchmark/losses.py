@@ -1,7 +1,10 @@
-"""Contrastive losses shared by the methods.
+"""Contrastive losses shared by the methods, and the float32 guard for losses of a method's own.
 
-Every loss here computes in float32, also inside the training loop's bfloat16 autocast: cosine logits
-divided by temperatures like 0.07 span about +-14, where bfloat16's 8-bit mantissa would blur the softmax.
+On a GPU the training loop runs `training_step` under bfloat16 autocast (the preset's `amp`): matrix products and
+convolutions then compute in bfloat16, with an 8-bit mantissa. Every loss here computes in float32 all the same
+(`float32`): cosine logits divided by temperatures like 0.07 span about +-14, where bfloat16 would blur the
+softmax. A method's own loss, or any other numerically delicate term (a log, an exp, a division by a small
+number), should be decorated with `@float32` too; on the CPU it changes nothing.
 """
 from __future__ import annotations
 
@@ -11,7 +14,9 @@ import torch
 import torch.nn.functional as F
 
 
-def _float32(fn):
+def float32(fn):
+    """Decorator: run `fn` with autocast off and its floating-point tensor arguments in float32 (the guard every
+    loss of this module has; use it on a method's own losses, benchmark/losses.py's docstring says why)."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         tensors = [a for a in (*args, *kwargs.values()) if torch.is_tensor(a)]
@@ -21,7 +26,7 @@ def _float32(fn):
     return wrapper
 
 
-@_float32
+@float32
 def clip_loss(a: torch.Tensor, b: torch.Tensor, temperature: float) -> torch.Tensor:
     """Symmetric InfoNCE between paired rows of `a` and `b` (ETP, Eq. 3-5; CLIP).
 
@@ -35,7 +40,7 @@ def clip_loss(a: torch.Tensor, b: torch.Tensor, temperature: float) -> torch.Ten
     return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target))
 
 
-@_float32
+@float32
 def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Tensor:
     """NT-Xent over 2N views (SimCLR, Chen et al. 2020, Eq. 1): each view's positive is its partner, the
     other 2N - 2 views are negatives; the loss is averaged over all 2N anchors."""
@@ -47,7 +52,7 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Ten
     return F.cross_entropy(logits, target)
 
 
-@_float32
+@float32
 def info_nce(query: torch.Tensor, keys: torch.Tensor, temperature: float = 1.0, normalise: bool = False) -> torch.Tensor:
     """InfoNCE (van den Oord et al. 2018, Eq. 4) with in-batch negatives: row i of `query` must pick row i
     of `keys` among all rows of `keys`. Dot-product scores by default (CPC); cosine when `normalise`."""
@@ -65,7 +70,7 @@ def same_id_mask(ids: torch.Tensor, other: torch.Tensor | None = None) -> torch.
     return ids[:, None] == other[None, :]
 
 
-@_float32
+@float32
 def multi_positive_info_nce(query: torch.Tensor, keys: torch.Tensor, positives: torch.Tensor,
                             temperature: float) -> torch.Tensor:
     """InfoNCE with any number of positives per anchor (CLOCS' patient-specific loss, Kiyasseh et al. 2021).

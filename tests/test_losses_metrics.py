@@ -5,7 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from benchmark.evaluate import TaskData, linear_probe, macro_auc, zero_shot_metrics, zero_shot_scores
+from benchmark.evaluate.linear import linear_probe
+from benchmark.evaluate.metrics import macro_auc
+from benchmark.evaluate.tasks import TaskData
+from benchmark.evaluate.zeroshot import zero_shot_metrics, zero_shot_scores
 from benchmark.losses import clip_loss, info_nce
 
 
@@ -100,6 +103,27 @@ def test_losses_compute_in_float32_under_bf16_autocast():
         inside = clip_loss(a @ torch.eye(32), b, 0.07)  # the matmul makes a bf16 input, as a head would
     assert inside.dtype == torch.float32
     assert inside.item() == pytest.approx(exact.item(), rel=2e-2)
+
+
+def test_the_public_float32_guard_lifts_a_method_s_own_loss_out_of_bf16():
+    """A loss of a method's own, decorated with benchmark.losses.float32, sees float32 inputs and computes in float32
+    inside the GPU path's bf16 autocast; undecorated, it gets the bf16 tensors the heads make."""
+    from benchmark.losses import float32
+
+    seen = []
+
+    def own_loss(z):
+        seen.append(z.dtype)
+        return (z @ z.t() / 0.07).logsumexp(1).mean()
+
+    x = torch.randn(8, 16)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        z = x @ torch.eye(16)          # a head's output: bf16 under autocast
+        plain = own_loss(z)
+        guarded = float32(own_loss)(z)
+    assert seen == [torch.bfloat16, torch.float32]
+    assert plain.dtype == torch.bfloat16 and guarded.dtype == torch.float32
+    assert guarded.item() == pytest.approx(own_loss(x).item(), rel=1e-2)
 
 
 def test_etp_adds_the_ecg_invariance_term_of_eq_6_on_a_hand_case():
