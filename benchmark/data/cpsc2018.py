@@ -152,11 +152,7 @@ def find_records(root: Path) -> dict[str, Path]:
     """Record name -> path without extension, for every record under the copy (any depth): a WFDB header
     (CinC 2020 copy), or an A*.mat file without one (original layout)."""
     base = root / "training" / "cpsc_2018" if (root / "training" / "cpsc_2018").is_dir() else root
-    out: dict[str, Path] = {}
-    for hea in sorted(base.rglob("*.hea")):
-        if hea.stem in out:
-            raise BenchmarkError(f"record {hea.stem} appears twice under {root}: {out[hea.stem]}.hea and {hea}")
-        out[hea.stem] = hea.with_suffix("")
+    out = pn.find_headers(base, root)
     original: dict[str, Path] = {}
     for mat in sorted(base.rglob("A*.mat")):
         if mat.with_suffix(".hea").exists() or mat.stem in out:

@@ -111,12 +111,7 @@ def find_records(root: Path) -> dict[str, Path]:
     if not base.is_dir():
         raise BenchmarkError(f"no {RECORDS_DIR}/ folder under {root}: not a copy of PhysioNet's ecg-arrhythmia "
                              "1.0.0 (set csn_dir to one, or null to download it)")
-    out: dict[str, Path] = {}
-    for hea in sorted(base.rglob("*.hea")):
-        if hea.stem in out:
-            raise BenchmarkError(f"record {hea.stem} appears twice under {root}: {out[hea.stem]}.hea and {hea}")
-        out[hea.stem] = hea.with_suffix("")
-    return out
+    return pn.find_headers(base, root)
 
 
 # ------------------------------------------------------------------------------------------------ prepare

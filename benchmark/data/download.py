@@ -310,7 +310,8 @@ def fetch_sums(base_url: str, dest: Path, *, retries: int = 4, backoff: float = 
         parse_sums(body.decode("utf-8", "replace"), url)  # validate before keeping it
         with atomic_path(path) as tmp:
             tmp.write_bytes(body)
-        origin.write_text(url + "\n")
+        with atomic_path(origin) as tmp:   # a half-written origin would name no server, and fetch the sums again
+            tmp.write_text(url + "\n")
     return parse_sums(path.read_text(encoding="utf-8", errors="replace"), str(path))
 
 

@@ -121,8 +121,8 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, c_grid: list[float], multi_label:
         """Loss (a,) and gradient (a, r+1, m) w.r.t. u of the members idx. Records are the last axis (logits
         (a m, n)): the matrix products then run as fast for a few members as for hundreds, and the loss is one
         fused kernel."""
-        a = len(idx)
-        v = u / root_h[idx]
+        a, rh = len(idx), root_h[idx]   # the members' preconditioner, gathered once
+        v = u / rh
         W, b = v[:, :r, :], v[:, r, :]                                                       # (a, r, m), (a, m)
         logits = torch.addmm(b.reshape(a * m, 1), W.permute(0, 2, 1).reshape(a * m, r), Z.T)     # (a m, n)
         if binary:
@@ -137,7 +137,7 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, c_grid: list[float], multi_label:
         loss = data + 0.5 * (pen * W * W).sum((1, 2))
         gW = (R.reshape(a * m, n) @ Z).reshape(a, m, r).permute(0, 2, 1) / n + pen * W
         g = torch.cat([gW, R.reshape(a, m, n).sum(2)[:, None, :] / n], 1)
-        return loss, g / root_h[idx]
+        return loss, g / rh
 
     def max_gradient(g: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
         gv = g * root_h[idx]
