@@ -111,14 +111,11 @@ def _dynamic_imports(tree: ast.AST) -> list[int]:
 
 
 def _named_files(tree: ast.AST, data_files: dict[str, list[Path]]) -> set[Path]:
-    """The data files whose name a string of the module's code holds (docstrings do not count)."""
-    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
-                  if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body
-                  and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    """The data files whose name a string of the module's code holds (a tree without its docstrings: those do not
+    count)."""
     found = set()
     for n in ast.walk(tree):
-        if (isinstance(n, ast.Constant) and isinstance(n.value, str) and "." in n.value
-                and id(n) not in docstrings):
+        if isinstance(n, ast.Constant) and isinstance(n.value, str) and "." in n.value:
             for name, files in data_files.items():
                 if name in n.value:
                     found.update(files)
@@ -143,21 +140,20 @@ class Graph:
                     self.data_files.setdefault(p.name, []).append(p)
         self._modules: dict[str, Module] = {}
         self._normalised: dict[Path, bytes] = {}
+        self._digests: dict[Path, bytes] = {}
         self.trees: dict[str, ast.AST] = {}
 
     def module(self, name: str) -> Module:
         """A module's imports and named data files (parsed on first use; its normalised form kept beside)."""
         if name not in self._modules:
             p = self.paths[name]
-            raw = p.read_bytes()
-            tree = ast.parse(raw, filename=str(p))
+            # the syntax tree without docstrings: what the fingerprint hashes, and where data files are named
+            tree = strip_docstrings(ast.parse(p.read_bytes(), filename=str(p)))
             package = p.name == "__init__.py"
             top, inner = _imports(tree, name, package, self.known)
             named = _named_files(tree, self.data_files)
             self._modules[name] = Module(name, p, package, frozenset(top), frozenset(inner), frozenset(named))
-            # what the fingerprint hashes: the syntax tree without docstrings (stripped in place: nothing read from
-            # the tree later needs them)
-            self._normalised[p] = normalised(p, tree=tree)
+            self._normalised[p] = ast.dump(tree).encode()   # benchmark.provenance.normalised of the file
             self.trees[name] = tree
         return self._modules[name]
 
@@ -192,12 +188,10 @@ class Graph:
         roots = set()
         for p in files:
             if p.suffix == ".py":
-                try:
-                    tree = ast.parse(p.read_bytes(), filename=str(p))
-                except SyntaxError:
-                    continue  # the folder's own error surfaces when it is loaded; its bytes are hashed as they are
-                top, inner = _imports(tree, f"{PACKAGE}_methods.{p.stem}", False, self.known)
-                roots |= top | inner
+                tree = _outside_tree(p, *_files_state([p])[0][1:])
+                if tree is not None:   # a file that does not parse fails when it is loaded; its bytes are hashed
+                    top, inner = _imports(tree, f"{PACKAGE}_methods.{p.stem}", False, self.known)
+                    roots |= top | inner
         return roots
 
     def module_roots(self, name: str) -> set[tuple[str, str]]:
@@ -224,6 +218,7 @@ class Graph:
         commands = set(map(id, self.commands.values()))
         return [n for n in self.trees[f"{PACKAGE}.__main__"].body if id(n) not in commands]
 
+    @functools.lru_cache(maxsize=None)
     def entry(self, command: str) -> tuple[bytes, set[tuple[str, str]]]:
         """(the command's own code in __main__.py, normalised; the modules it and the shared part import)."""
         if command not in self.commands:
@@ -269,10 +264,11 @@ class Graph:
             roots |= self.module_roots(source_module(source))
         return sorted(self.closure(roots))
 
-    def norm(self, path: Path) -> bytes:
-        if path not in self._normalised:
-            self._normalised[path] = normalised(path)
-        return self._normalised[path]
+    def digest(self, path: Path) -> bytes:
+        """SHA-256 of a file's normalised content (benchmark.provenance.normalised), once per file."""
+        if path not in self._digests:
+            self._digests[path] = hashlib.sha256(self._normalised.pop(path, None) or normalised(path)).digest()
+        return self._digests[path]
 
     def fingerprint(self, command: str, method_folder: Path | None = None, source: str | None = None) -> str:
         """Short SHA-256 of the step's code: its rule, its command, the modules it runs, its method folder."""
@@ -287,7 +283,7 @@ class Graph:
         h.update(b"rule\0" + self.rule_text(command).encode() + b"\0")
         h.update(b"command\0" + self.entry(command)[0] + b"\0")
         for p in self.files(command, method_folder, source):
-            h.update(p.relative_to(self.root).as_posix().encode() + b"\0" + self.norm(p) + b"\0")
+            h.update(p.relative_to(self.root).as_posix().encode() + b"\0" + self.digest(p))
         for folder in method_folders(method_folder) if method_folder is not None else []:
             h.update(f"method {folder.name}\0".encode() + method_fingerprint(folder).encode())
         return h.hexdigest()[:12]
@@ -304,13 +300,8 @@ def method_folders(folder: Path) -> list[Path]:
             continue
         found.append(current)
         for p in _folder_files(current):
-            if p.suffix != ".py":
-                continue
-            try:
-                tree = ast.parse(p.read_bytes())
-            except SyntaxError:
-                continue
-            for call in ast.walk(tree):
+            tree = _outside_tree(p, *_files_state([p])[0][1:]) if p.suffix == ".py" else None
+            for call in ast.walk(tree) if tree is not None else []:
                 name = getattr(call.func, "id", None) or getattr(call.func, "attr", None) \
                     if isinstance(call, ast.Call) else None
                 if name == "load_method":
@@ -318,6 +309,15 @@ def method_folders(folder: Path) -> list[Path]:
                              if isinstance(c, ast.Constant) and isinstance(c.value, str) and c.value
                              and "/" not in c.value and (current.parent / c.value).is_dir()]
     return found
+
+
+@functools.lru_cache(maxsize=256)
+def _outside_tree(path: Path, size, mtime) -> ast.AST | None:
+    """A method folder's Python file, parsed once per (size, modification time); None when it does not parse."""
+    try:
+        return ast.parse(path.read_bytes(), filename=str(path))
+    except (SyntaxError, OSError, ValueError):
+        return None
 
 
 def _folder_files(folder: Path) -> list[Path]:

@@ -82,7 +82,7 @@ def main() -> None:
     p.add_argument("--dag", action="store_true", help="also time `snakemake -n` of the mimic preset on the stand-in")
     args = p.parse_args()
     seconds = build(args.root, args.studies)
-    n = sum(1 for _ in content.listing(args.root))
+    n = sum(len(files) for _, _, files in content.listing(args.root))
     print(f"stand-in: {args.root}, {n:,} files" + (f" (built in {seconds:.0f} s)" if seconds else " (existing)"))
     time.sleep(content.RACY_NS / 1e9)   # files written in the last seconds are read every time (benchmark.data.content)
     with tempfile.TemporaryDirectory() as tmp:
@@ -109,7 +109,7 @@ def main() -> None:
             time.sleep(content.RACY_NS / 1e9)
             first, _ = timed(lambda: content.fingerprint(part, cache))
             again, _ = timed(lambda: content.fingerprint(part, cache))
-            print(f"a `cp -r` copy of {sum(1 for _ in content.listing(part)):,} files: first {first:.1f} s, "
+            print(f"a `cp -r` copy of {sum(len(f) for _, _, f in content.listing(part)):,} files: first {first:.1f} s, "
                   f"then {again:.2f} s")
         if args.dag:
             work = Path(tmp) / "work"

@@ -89,9 +89,15 @@ def code_of(command: str):
     def fingerprint(w) -> str:
         folder = METHODS[w.method].folder if command in stepcode.METHOD_STEPS else None
         source = config["datasets"][w.dataset]["source"] if command in stepcode.SOURCE_STEPS else None
-        return stepcode.fingerprint(command, folder, source)
+        return step_fingerprint(command, folder, source)
 
     return fingerprint
+
+
+@functools.lru_cache(maxsize=None)
+def step_fingerprint(command: str, folder, source):
+    """One step's fingerprint, computed once per workflow build (the code does not change while it is built)."""
+    return stepcode.fingerprint(command, folder, source)
 
 # The command that started this run, for the leaderboard header (jobs inherit the environment; a job that
 # re-parses this file, on a cluster, keeps the first value).
