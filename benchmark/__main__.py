@@ -171,7 +171,7 @@ def cmd_methods(args):
                              ("--source", dict(default=None, help="a dataset source, for the preparation"))),
          help="which files each workflow step's code fingerprint covers (benchmark.stepcode)")
 def cmd_steps(args):
-    from benchmark.stepcode import describe_steps
+    from benchmark.steps import describe_steps
 
     print("\n".join(describe_steps(_config(args) if args.config else None, args.method, args.source)))
 

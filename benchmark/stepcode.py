@@ -18,7 +18,8 @@ module. Files are compared by what they do, not how they are written (benchmark.
 docstrings and layout change nothing). The workflow passes each step's fingerprint to its rule as a parameter, so
 Snakemake re-runs exactly the steps whose code changed (and, through their outputs, the steps after them); every
 step records its fingerprint beside its result, so the board can say which result rests on code that has changed
-since (benchmark.provenance.step_record). `python -m benchmark steps` prints what each step's fingerprint covers.
+since (benchmark.provenance.step_record). `python -m benchmark steps` prints what each step's fingerprint covers
+(benchmark/steps.py: not here, since every step's fingerprint covers this module).
 No torch here: the workflow imports this module while it builds the DAG.
 """
 from __future__ import annotations
@@ -401,30 +402,3 @@ def fingerprint(command: str, method_folder: str | Path | None = None, source: s
         raise ConfigError(f"step {command!r} prepares one dataset source: name it")
     folder = Path(method_folder).resolve() if method_folder is not None else None
     return graph(Path(root)).fingerprint(command, folder, source)
-
-
-def describe_steps(config: dict | None, method: str | None, source: str | None) -> list[str]:
-    """`python -m benchmark steps`: each workflow step, its fingerprint and the files it covers."""
-    from benchmark import paths
-
-    g = graph()
-    folder = paths.method_folder(method, paths.methods_dir(config or {})) if method else None
-    lines = []
-    for command in sorted({cmd for cmd, _ in g.rules.values()}):
-        if command in UNTRACKED:
-            lines.append(f"{command}: no fingerprint (what it fetches is checked against a pinned SHA-256)")
-            continue
-        if command in METHOD_STEPS and folder is None:
-            lines.append(f"{command}: a step of one method (add --method NAME)")
-            continue
-        if command in SOURCE_STEPS and source is None:
-            lines.append(f"{command}: a step of one dataset source (add --source NAME)")
-            continue
-        f = folder if command in METHOD_STEPS else None
-        s = source if command in SOURCE_STEPS else None
-        covered = [p.relative_to(g.root).as_posix() for p in g.files(command, f, s)]
-        rules = sorted(name for name, (cmd, _) in g.rules.items() if cmd == command)
-        lines.append(f"{command} (rule {', '.join(rules)}): {fingerprint(command, f, s)}")
-        lines += [f"    {p}" for p in covered] + ([f"    {f.relative_to(g.root) if f.is_relative_to(g.root) else f}/"]
-                                                  if f else [])
-    return lines
