@@ -7,7 +7,7 @@ A step is one rule running `python -m benchmark <command>` (benchmark/__main__.p
     at the top: it runs whenever the function does. Importing `a.b.c` also runs the top level of the packages
     `a` and `a.b`, so their __init__.py count, with what *their* top level imports (not what their functions
     import: those run only when called, by a step that imports the package by name);
-  - the data files a module names (e.g. "csn_split.csv" in benchmark/data/csn.py, a schema in workflow/schemas/);
+  - the data files of benchmark/ a module names (e.g. "csn_split.csv" in benchmark/data/csn.py);
   - for a step of one method (pretrain, features, linear, zeroshot): the method's folder (method.py,
     config.yaml, any other code file) and the modules of benchmark/ its files import;
   - for a data preparation: the module of the dataset's source, which benchmark.data.sources names and the
