@@ -47,6 +47,12 @@ RULE_FILES = ("workflow/Snakefile", "workflow/rules")
 METHOD_STEPS = ("pretrain", "features", "linear", "zeroshot")
 # the steps of one dataset source, whose fingerprint covers its module (benchmark.data.sources)
 SOURCE_STEPS = ("prepare", "prepare-index", "prepare-shard")
+# The modules that identify code rather than run it: this one and benchmark.provenance (records, commits). Every
+# step imports them to record what ran; they change no number a step writes, and a change to how fingerprints are
+# computed shows in the fingerprints themselves (every rule's `code` parameter changes, so every step re-runs), so
+# they are not part of any step's fingerprint: fixing or refactoring them re-runs nothing that would come out the
+# same.
+IDENTIFYING = ("benchmark.stepcode", "benchmark.provenance")
 # steps whose rules take no code fingerprint: what they fetch is checked against a pinned SHA-256, and fetching
 # gigabytes again because their code changed would change no byte
 UNTRACKED = ("download", "fetch-weights", "fetch-prompts")
@@ -175,13 +181,16 @@ class Graph:
                 continue
             seen.add((name, mode))
             m = self.module(name)
+            if name in IDENTIFYING:
+                continue   # its imports serve the identification too
             todo.extend(m.top)
             if mode == "run" or not m.package:
                 todo.extend(m.inner)
         files = set()
         for name, _ in seen:
-            files.add(self.paths[name])
-            files |= self.module(name).data
+            if name not in IDENTIFYING:
+                files.add(self.paths[name])
+                files |= self.module(name).data
         return files
 
     def roots_of_files(self, files: list[Path]) -> set[tuple[str, str]]:
@@ -258,7 +267,7 @@ class Graph:
     # ------------------------------------------------------------------------------------------ fingerprints
     def files(self, command: str, method_folder: Path | None = None, source: str | None = None) -> list[Path]:
         """Every file of benchmark/ the step's fingerprint covers (the method folders' files not included)."""
-        _, roots = self.entry(command)
+        roots = set(self.entry(command)[1])   # a copy: the command's roots are remembered for the next step
         for folder in method_folders(method_folder) if method_folder is not None else []:
             roots |= self.roots_of_files(_folder_files(folder))
         if source is not None:

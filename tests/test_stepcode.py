@@ -51,6 +51,25 @@ def test_a_preparation_covers_its_own_source_and_the_data_files_it_names():
     assert "benchmark/data/physionet.py" not in _covered("compare")
 
 
+def test_a_fingerprint_does_not_depend_on_what_the_process_fingerprinted_before():
+    """One process fingerprints every step (the workflow while it builds the DAG, the board): SimCLR's imports
+    (benchmark/losses.py) once leaked into the next method's features step, and the board found BYOL's rows stale."""
+    byol, simclr = (REPO / "methods" / m for m in ("byol", "simclr"))
+    alone = stepcode.Graph(REPO).fingerprint("features", byol)
+    g = stepcode.Graph(REPO)
+    g.fingerprint("features", simclr)
+    assert g.fingerprint("features", byol) == alone
+    assert "benchmark/losses.py" not in _covered("features", "byol")
+
+
+def test_the_modules_that_identify_code_are_no_step_s_code():
+    """benchmark/stepcode.py and provenance.py record which code ran; a change to how fingerprints are computed
+    changes every rule's fingerprint parameter by itself, so they are not part of any step's code."""
+    for command, method in (("linear", "simclr"), ("subsets", None), ("leaderboard", None)):
+        covered = _covered(command, method)
+        assert not {"benchmark/stepcode.py", "benchmark/provenance.py"} & covered, command
+
+
 def test_a_method_loading_another_method_s_folder_covers_it():
     assert [f.name for f in stepcode.method_folders((REPO / "methods" / "random_init").resolve())] == \
         ["random_init", "etp"]
