@@ -83,7 +83,8 @@ def _complete_run(cfg, seed=0, **kw):
 
 
 def _cells(md, start, nth=0):
-    """The cells of the nth table row of the board that starts with `start`."""
+    """The cells of the nth table row that starts with `start`, in the board's tables after its headline."""
+    md = md.split("## About these numbers", 1)[-1]
     row = [line for line in md.splitlines() if line.startswith(start)][nth]
     return [c.strip() for c in row.strip("|").split("|")]
 
@@ -94,18 +95,21 @@ def test_tables_show_ours_and_reference_separately(tmp_path):
         _metric(cfg, "linear", "etp", seed, "synth_ptbxl_super", {"auc": auc, "f1": 0.5})
     _metric(cfg, "zeroshot", "etp", 0, "synth_ptbxl_super", _zs(cfg, "synth_ptbxl_super"))
 
-    md, machine = leaderboard.build(cfg, METHODS, TITLES, ZERO_SHOT)
+    md, machine, details = leaderboard.build(cfg, METHODS, TITLES, ZERO_SHOT)
     assert "DEMO RESULTS ON SYNTHETIC DATA" in md
     # ours: steps, then mean ± sample std over seeds 0.7, 0.8 -> 75.0 ± 7.1; then the paper's 83.5 / 61.3 as (ref.),
     # one table per task
     assert _cells(md, "| ETP") == ["ETP", "48", "75.0 ± 7.1", "50.0 ± 0.0", "83.5", "61.3"]
     assert _cells(md, "| ETP", 1) == ["ETP", "", "n/a", "n/a", "86.1", "63.4"]
-    assert _cells(md, "| Method") == ["Method", "Steps", "AUC", "F1", "AUC (ref.)", "F1 (ref.)"]
-    # zero-shot: ours, then the paper's Table 2 in a table of its own
-    assert _cells(md, "| NORM") == ["NORM", "ETP", "60.0", "50.0", "25.0"]
-    assert _cells(md, "| NORM", 1) == ["NORM", "ETP", "71.8", "56.8", "73.4"]
-    assert "The ETP paper's Table 2 *(ref.)*, on the full dataset, for the same rows:" in md
-    assert "Not evaluable" not in md  # every class of the fixture has positive and negative test records
+    # a column whose cells carry the mark says what the mark compares with
+    assert _cells(md, "| Method ") == ["Method", "Steps", "AUC, vs random init", "F1, vs random init", "AUC (ref.)",
+                                       "F1 (ref.)"]
+    # zero-shot per class (details.md): ours, then the paper's Table 2 in a table of its own
+    assert _cells(details, "| NORM") == ["NORM", "ETP", "60.0", "50.0", "25.0"]
+    assert _cells(details, "| NORM", 1) == ["NORM", "ETP", "71.8", "56.8", "73.4"]
+    assert "The ETP paper's Table 2 *(ref.)*, on the full dataset, for the same rows:" in details
+    assert "| NORM" not in md   # the board keeps each task's average; every class is in details.md
+    assert "Not evaluable" not in details  # every class of the fixture has positive and negative test records
     assert {r["seed"] for r in machine["linear"]} == {0, 1}
     assert not machine["complete"] and len(machine["missing"]) > 0  # random init and CPSC rows never ran
     json.dumps(machine)  # machine-readable copy is plain JSON
@@ -116,7 +120,7 @@ def test_a_class_without_positive_test_records_is_named_not_evaluable(tmp_path):
     zs = _zs(cfg, "synth_ptbxl_super")
     zs["per_class"]["HYP"] = {"auc": None, "acc": 0.98, "f1": 0.0, "evaluable": False}  # as zero_shot_metrics writes
     _metric(cfg, "zeroshot", "etp", 0, "synth_ptbxl_super", zs)
-    md, _ = leaderboard.build(cfg, METHODS, TITLES, ZERO_SHOT)
+    _, _, md = leaderboard.build(cfg, METHODS, TITLES, ZERO_SHOT)   # details.md holds every class
     assert _cells(md, "| HYP") == ["HYP", "ETP", "n/a", "98.0", "0.0"]
     assert ("Not evaluable: HYP. The test records hold none of the class (or only records of it), so its AUC is "
             "n/a; its ACC and F1 are shown but left out of the averages, which are over the other classes.") in md
@@ -129,7 +133,7 @@ def test_header_names_the_settings_each_row_used(tmp_path):
             pretrain_settings={"augmentations": "`etp` (random segmentation and inversion)"})
     _metric(cfg, "linear", "random_init", 0, "synth_ptbxl_super", {"auc": 0.7, "f1": 0.5},
             pretrain_settings={"ECG-ECG term": "weight 1"})
-    md, _ = leaderboard.build(cfg, METHODS, TITLES, ZERO_SHOT)
+    md, _, _ = leaderboard.build(cfg, METHODS, TITLES, ZERO_SHOT)
     assert "- Augmentations `etp` (random segmentation and inversion): ETP" in md.splitlines()
     assert "- ECG-ECG term weight 1: Random init" in md.splitlines()
 
@@ -139,7 +143,7 @@ def test_a_verdict_rests_on_several_seeds_and_a_single_seed_board_draws_none(tmp
     _complete_run(cfg)
     for t in cfg["evaluation"]["linear_tasks"]:
         _stats(cfg, t, {"etp": (0.9, 0.85, 0.95, (0.02, 0.15)), "random_init": (0.8, 0.7, 0.84, None)})
-    md, machine = leaderboard.build(cfg, METHODS, TITLES, ZERO_SHOT)
+    md, machine, _ = leaderboard.build(cfg, METHODS, TITLES, ZERO_SHOT)
     assert machine["complete"] and machine["problems"] == []
     assert machine["code"]["groups"] == [{"commits": ["abc123"], "methods": ["random_init", "etp"]}]
     # results of an earlier commit, tables drawn by this one (e.g. a commit that changed only rendering)
@@ -150,7 +154,8 @@ def test_a_verdict_rests_on_several_seeds_and_a_single_seed_board_draws_none(tmp
     assert "### PTB-XL-like: 8/2/3 records (train/val/test)" in md.splitlines()
     assert "### CPSC2018-like: 8/2/3 records (train/val/test)" in md.splitlines()
     # one seed: intervals and marks cover test records only, and the board says so and draws no verdict
-    assert "Measured in this run" not in md
+    assert ("**No verdict:** one pre-training seed, so the marks cover the sampling of test records only, not "
+            "training variance (the published boards use three).") in md.splitlines()
     assert "> **One pre-training seed.** The intervals and ↑ / ↓ / ≈ marks below cover the sampling of test " \
            "records only, not training variance, so this board draws no verdict about methods." in md.splitlines()
     assert "**One pre-training seed**: intervals and marks cover the sampling of test records only" in md
@@ -159,10 +164,9 @@ def test_a_verdict_rests_on_several_seeds_and_a_single_seed_board_draws_none(tmp
     cfg = _config(tmp_path, seeds=[0, 1, 2])
     for seed in (1, 2):
         _complete_run(cfg, seed=seed)
-    md, _ = leaderboard.build(cfg, METHODS, TITLES, ZERO_SHOT)
-    assert ("Measured in this run (linear AUC at 100% of the labels, 3 seeds, paired bootstrap over test records and "
-            "seeds at 95%): above random init on every task: ETP; below it on at least one task: none; not "
-            "distinguishable from it otherwise: none.") in md
+    md, _, _ = leaderboard.build(cfg, METHODS, TITLES, ZERO_SHOT)
+    assert ("**Verdict** (linear AUC at 100 % of the labels, 3 seeds, paired bootstrap at 95%): ETP is above random "
+            "init on 2 of 2 tasks. No method is below it on any task.") in md.splitlines()
     assert "One pre-training seed" not in md and "the mean over 3 pre-training seeds ± their sd" in md
 
 
@@ -180,7 +184,7 @@ def test_external_rows_say_what_they_are_and_left_out_folders_are_named(tmp_path
             _metric(cfg, "zeroshot", m, 1, t, _zs(cfg, t))
     methods = METHODS + ["merl_resnet18"]
     seeds = {"etp": [0, 1], "random_init": [0, 1], "merl_resnet18": [0]}   # a checkpoint runs one seed
-    md, machine = leaderboard.build(cfg, methods, {**TITLES, "merl_resnet18": "MERL ResNet18"}, ZERO_SHOT, seeds,
+    md, machine, _ = leaderboard.build(cfg, methods, {**TITLES, "merl_resnet18": "MERL ResNet18"}, ZERO_SHOT, seeds,
                                     {"hubert_ecg": "no SHA-256 is pinned for model.safetensors"})
     assert machine["complete"], machine["missing"]
     row = _cells(md, "| MERL ResNet18")
@@ -231,8 +235,12 @@ def test_publish_gives_each_preset_its_place_and_leads_with_real_data(tmp_path):
     assert timeless((demo / "leaderboard.md").read_text()) == timeless(board.replace("](plots/", "]("))
     assert (demo / "linear_auc.png").read_bytes() == b"png"
     assert read_json(demo / "leaderboard.json")["preset"] == "demo"
+    assert (demo / "details.md").read_text().startswith("# Details — preset `demo`")
     top = dest.read_text()
-    assert "## Leaderboard — preset `demo`" in top and "](docs/leaderboard/demo/linear_auc.png)" in top
+    # the top-level board: each preset's headline, its links pointing into the preset's folder
+    assert "## Preset `demo` (synthetic demo)" in top and "](docs/leaderboard/demo/details.md)" in top
+    assert "](docs/leaderboard/demo/leaderboard.md#about-these-numbers)" in top
+    assert "| ETP " in top and "## About these numbers" not in top and "## Table 1" not in top
     assert [b["preset"] for b in read_json(dest.with_suffix(".json"))["boards"]] == ["demo"]
 
     # a real-data board published next comes first, and the demo's stays untouched
@@ -243,8 +251,8 @@ def test_publish_gives_each_preset_its_place_and_leads_with_real_data(tmp_path):
     leaderboard.write(real, METHODS, TITLES, ZERO_SHOT)
     leaderboard.publish(real, dest=dest)
     top = dest.read_text()
-    assert top.index("## Leaderboard — preset `local`") < top.index("## Leaderboard — preset `demo`")
-    assert "DEMO RESULTS ON SYNTHETIC DATA" in top.split("## Leaderboard — preset `demo`")[1]
+    assert top.index("## Preset `local` (real data)") < top.index("## Preset `demo` (synthetic demo)")
+    assert "**Synthetic data**" in top.split("## Preset `demo`")[1]
     assert [b["preset"] for b in read_json(dest.with_suffix(".json"))["boards"]] == ["local", "demo"]
 
     # a published board made by other code is left out of the top-level board, and named
@@ -255,7 +263,7 @@ def test_publish_gives_each_preset_its_place_and_leads_with_real_data(tmp_path):
     top = dest.read_text()
     assert ("- preset `demo` is not shown: the code of step leaderboard changed since it ran (at commit f00d): re-run "
             "the preset's workflow, then publish it") in top
-    assert "## Leaderboard — preset `demo`" not in top
+    assert "## Preset `demo`" not in top
     assert read_json(dest.with_suffix(".json"))["left_out"]["demo"].startswith("the code of step leaderboard")
 
 
@@ -274,7 +282,8 @@ def test_rows_of_several_commits_are_one_board_when_their_steps_ran_this_code(tm
     assert ("- Code: rows Random init computed at commit def456 (with uncommitted edits); ETP computed at commit "
             "abc123; every step they rest on ran the code it has at the commit this board was drawn at") in md
     leaderboard.publish(cfg, dest=tmp_path / "published.md")
-    assert "ETP computed at commit abc123" in (tmp_path / "published.md").read_text()
+    published = tmp_path / "docs" / "leaderboard" / "demo" / "leaderboard.md"
+    assert "ETP computed at commit abc123" in published.read_text()
 
 
 def test_a_board_of_uncommitted_code_is_not_published(tmp_path, monkeypatch):
@@ -304,7 +313,7 @@ def test_results_of_an_older_version_are_stale(tmp_path):
     write_json(paths.metrics(cfg, "linear", "etp", 0, "synth_cpsc"), {
         "method": "etp", "seed": 0, "task": "synth_cpsc", "split_sizes": {"train": 8, "val": 2, "test": 3},
         "metrics": {"auc": 0.9, "f1": 0.5}, "provenance": {"pretrain_device": "CPU", "commit": "abc123"}})
-    _, machine = leaderboard.build(cfg, METHODS, TITLES, ZERO_SHOT)
+    _, machine, _ = leaderboard.build(cfg, METHODS, TITLES, ZERO_SHOT)
     assert machine["stale"][0]["reasons"] == ["no code record (made by an older version of the benchmark)"]
 
 
@@ -328,23 +337,28 @@ def _cell(entries: dict, best: str) -> dict:
     return out
 
 
-def test_bold_singles_out_a_group_or_nothing_and_marks_give_the_direction():
+def test_bold_singles_out_the_best_row_only_when_it_is_told_apart_from_the_runner_up():
     from benchmark.leaderboard.cells import bold_rows, marked
 
-    spread = _cell({"random_init": (0.5, 0.6, True, None), "cpc": (0.55, 0.7, False, "≈"),
+    spread = _cell({"random_init": (0.5, 0.6, True, None), "cpc": (0.55, 0.7, True, "≈"),
                     "etp": (0.8, 0.9, None, "↑"), "byol": (0.3, 0.4, True, "↓")}, best="etp")
-    assert bold_rows(spread) == {"etp", "cpc"}             # the best and the row not told from it
+    assert bold_rows(spread) == {"etp"}
     assert marked([0.85], spread, "etp") == "**85.0** [80.0–90.0] ↑"
-    assert marked([0.62], spread, "cpc") == "**62.0** [55.0–70.0] ≈"   # among the best, not told from random init
+    assert marked([0.62], spread, "cpc") == "62.0 [55.0–70.0] ≈"
     assert marked([0.35], spread, "byol") == "35.0 [30.0–40.0] ↓"
     assert marked([0.55], spread, "random_init") == "55.0 [50.0–60.0]"
-    # every row tied with the best: bold would single out nothing
-    tied = _cell({"random_init": (0.4, 0.7, False, None), "etp": (0.5, 0.8, None, "≈")}, best="etp")
-    assert bold_rows(tied) == set() and marked([0.65], tied, "etp") == "65.0 [50.0–80.0] ≈"
+    # the runner-up not told apart from the best: nothing is bold (the old rule bolded both, and random init with
+    # them while a higher row stayed plain)
+    close = _cell({"random_init": (0.6, 0.86, False, None), "tstcc": (0.62, 0.87, False, "≈"),
+                   "etp": (0.8, 0.9, None, "↑")}, best="etp")
+    assert bold_rows(close) == set() and marked([0.85], close, "etp") == "85.0 [80.0–90.0] ↑"
+    # a higher external row: the best of the rows trained here is not singled out
+    external = _cell({"random_init": (0.1, 0.2, True, None), "etp": (0.5, 0.6, None, "↑"),
+                      "merl_resnet18": (0.8, 0.9, True, "↑")}, best="etp")
+    assert bold_rows(external) == set()
     # a degenerate interval (every resample 0.0) is never bold
-    zero = _cell({"random_init": (0.0, 0.0, True, None), "etp": (0.0, 0.0, None, "≈"),
-                  "cpc": (0.2, 0.3, True, "↑")}, best="etp")
-    assert "etp" not in bold_rows(zero) and marked([0.0], zero, "etp") == "0.0 [0.0–0.0] ≈"
+    point = _cell({"random_init": (0.0, 0.1, True, None), "etp": (0.3, 0.3, None, "↑")}, best="etp")
+    assert bold_rows(point) == set() and marked([0.3], point, "etp") == "30.0 [30.0–30.0] ↑"
 
 
 def test_no_table_row_is_wider_than_a_page(tmp_path):
@@ -362,7 +376,7 @@ def test_no_table_row_is_wider_than_a_page(tmp_path):
                 _metric(cfg, "linear", m, s, t, {"auc": 0.999 - 0.1 * s, "f1": 0.1 * s, "fractions": fr},
                         steps=10000, **({"pretrain_external": {"pretrained_on": "MIMIC-IV-ECG", "files": {}}}
                                         if m == "merl_resnet18" else {}))
-        _stats(cfg, t, {"random_init": (0.5, 0.1, 0.2, None), "astcl": (0.999, 0.888, 0.999, (-0.1, 0.1)),
+        _stats(cfg, t, {"random_init": (0.5, 0.1, 0.2, None), "astcl": (0.55, 0.5, 0.6, (-0.1, 0.1)),
                         "etp": (0.999, 0.888, 0.999, (0.1, 0.2)), "merl_resnet18": (0.3, 0.101, 0.102, (-0.2, -0.1))})
     for t in cfg["evaluation"]["zeroshot_tasks"]:
         for m in ("random_init", "etp"):
@@ -373,8 +387,108 @@ def test_no_table_row_is_wider_than_a_page(tmp_path):
         stats = read_json(paths.stats(cfg, t)) if paths.stats(cfg, t).exists() else {}
         stats["zeroshot"] = {"average": cells, "per_class": {c: cells for c in cfg["tasks"][t]["classes"]}}
         write_json(paths.stats(cfg, t), stats)
-    md, machine = leaderboard.build(cfg, methods, titles, ["random_init", "etp"], seeds)
+    md, machine, details = leaderboard.build(cfg, methods, titles, ["random_init", "etp"], seeds)
     assert machine["complete"], machine["missing"]
     assert "**89.9 ± 10.0** [88.8–99.9] ↑" in md and "ASTCL (unofficial)" in md and "MERL ResNet18 (ext.)" in md
-    rows = [line for line in md.splitlines() if line.startswith("|")]
+    rows = [line for line in (md + details).splitlines() if line.startswith("|")]
     assert rows and max(map(len, rows)) <= leaderboard.MAX_ROW_CHARS, max(rows, key=len)
+
+
+def _three_seed_board(tmp_path):
+    cfg = _config(tmp_path, seeds=[0, 1, 2])
+    for seed in (0, 1, 2):
+        _complete_run(cfg, seed=seed)
+    for t in cfg["evaluation"]["linear_tasks"]:
+        _stats(cfg, t, {"etp": (0.9, 0.85, 0.95, (0.02, 0.15)), "random_init": (0.8, 0.7, 0.84, None)})
+    return cfg
+
+
+def test_the_board_opens_with_its_headline_the_verdict_and_one_caveat(tmp_path):
+    """Title, one caption line, then the table: methods x tasks, each cell the AUC and its difference from random
+    init with the mark; the verdict in words; one caveat line with the links; provenance and tables after."""
+    cfg = _three_seed_board(tmp_path)
+    md, machine, details = leaderboard.build(cfg, METHODS, TITLES, ZERO_SHOT)
+    lines = [ln for ln in md.splitlines() if ln.strip()]
+    first_row = next(i for i, ln in enumerate(lines) if ln.startswith("|"))
+    assert first_row == 2 and lines[0] == "# Leaderboard — preset `demo`"   # a title and one line before it
+    assert "difference from random init: **↑ above**, **↓ below**, **≈ not distinguishable**" in lines[1]
+    header = [c.strip() for c in lines[2].strip("|").split("|")]
+    assert header == ["Method: AUC (Δ vs random init)", "PTB-XL-like", "CPSC2018-like"]
+    rows = [[c.strip() for c in ln.strip("|").split("|")] for ln in lines[4:6]]
+    assert rows == [["Random init", "80.0", "80.0"], ["ETP", "90.0 (+10.0 ↑)", "90.0 (+10.0 ↑)"]]
+    assert lines[6] == ("**Verdict** (linear AUC at 100 % of the labels, 3 seeds, paired bootstrap at 95%): ETP is "
+                        "above random init on 2 of 2 tasks. No method is below it on any task.")
+    assert lines[7].startswith("**Synthetic data**") and "48 optimiser steps per method; 3 pre-training seeds" in \
+        lines[7] and "[details.md](details.md)" in lines[7] and "](#about-these-numbers)" in lines[7]
+    assert md.index("## About these numbers") < md.index("## How to read the tables") < md.index("## Table 1")
+    assert machine["headline"] == "\n\n".join(md.split("\n\n")[1:5])   # what the top-level board shows
+    # every label fraction and class in details.md, linked from Table 1 and each zero-shot table
+    assert "## Table 1b: label efficiency" in details and "## Table 1b" not in md
+    assert "[details.md](details.md#table-1b-label-efficiency)" in md
+    assert "[details.md](details.md#table-2-zero-shot-on-ptb-xl-like)" in md
+    assert "## Table 2: zero-shot on PTB-XL-like" in details
+
+
+def test_the_verdict_counts_each_method_s_tasks_in_words():
+    from types import SimpleNamespace
+
+    from benchmark.leaderboard.headline import verdict
+
+    marks = {"etp": "↑↑", "cpc": "↑≈", "byol": "↓≈", "simclr": "≈≈"}
+    diffs = {"↑": (0.01, 0.1, True), "↓": (-0.1, -0.01, True), "≈": (-0.05, 0.05, False)}
+
+    def column(i):
+        methods = {"random_init": {"value": 0.7, "ci": {"lo": 0.6, "hi": 0.8}}}
+        for m, ms in marks.items():
+            lo, hi, told = diffs[ms[i]]
+            methods[m] = {"value": 0.7, "ci": {"lo": 0.6, "hi": 0.8},
+                          "vs_random_init": {"diff_lo": lo, "diff_hi": hi, "distinguishable": told}}
+        return {"linear": {"1": {"auc": {"best": "etp", "methods": methods}}}}
+
+    board = SimpleNamespace(
+        config={"evaluation": {"linear_tasks": ["a", "b"]}}, stats={"a": column(0), "b": column(1)},
+        results={("linear", m, t): [] for m in ["random_init", *marks] for t in "ab"}, external={},
+        titles={"etp": "ETP", "cpc": "CPC", "byol": "BYOL", "simclr": "SimCLR"}, trained_seeds=3,
+        methods=["random_init", *marks], level="95%")
+    assert verdict(board) == ("**Verdict** (linear AUC at 100 % of the labels, 3 seeds, paired bootstrap at 95%): ETP "
+                              "is above random init on 2 of 2 tasks; CPC on 1; no other method is on any. BYOL is "
+                              "below it on 1 of 2 tasks; no other method is on any.")
+
+
+def test_the_report_front_page_is_the_headline_only(tmp_path):
+    """The cause of a front page a reader could not scroll to its top: the whole board pasted into it. It holds
+    the headline (one table, a few lines) and undoes the report's centring of a tall pane."""
+    import re
+
+    cfg = _three_seed_board(tmp_path)
+    leaderboard.write(cfg, METHODS, TITLES, ZERO_SHOT)
+    files = leaderboard.files(cfg)
+    front = files["front_page"].read_text()
+    text = re.sub(r"<style>.*?</style>|<[^>]+>", "", front, flags=re.S)
+    assert front.count("<table>") == 1 and front.count("<tr>") == 1 + len(METHODS)
+    assert len(text) < 1500 and "Table 1:" not in text and "About these numbers" not in text
+    assert "align-items: flex-start" in front   # the report's pane starts at its top
+    assert "front_page.html" in (REPO / "workflow" / "report" / "workflow.rst").read_text()
+    # the full board and the details are pages of their own, complete documents with a readable font
+    for name in ("html", "details_html"):
+        page = files[name].read_text()
+        assert page.startswith("<!doctype html>") and "font-family: -apple-system" in page
+
+
+def test_anchors_are_github_s():
+    from benchmark.leaderboard.tables import anchor
+
+    assert anchor("Table 1b: label efficiency") == "table-1b-label-efficiency"
+    assert anchor("Table 3: zero-shot on CPSC2018-like") == "table-3-zero-shot-on-cpsc2018-like"
+
+
+def test_the_published_leaderboard_opens_with_a_headline_and_fits_six_screens():
+    """leaderboard.md as committed: after its title and two lines (a preset's heading and the caption) the first
+    headline table; as a whole at most about six 900 px screens at GitHub's 980 px (estimated: 33 px a table row,
+    24 px a line of about 120 characters, 50 px a heading or paragraph break)."""
+    md = (REPO / "leaderboard.md").read_text()
+    lines = [ln for ln in md.splitlines() if ln.strip()]
+    first_row = next(i for i, ln in enumerate(lines) if ln.startswith("|"))
+    assert first_row <= 3, lines[:first_row]
+    height = sum(33 if ln.startswith("|") else 50 + 24 * (len(ln) // 120) for ln in lines)
+    assert height <= 6 * 900, height

@@ -52,7 +52,10 @@ def test_snakemake_dag_end_to_end(tiny_config, tmp_path):
     for png in ("linear_auc", "label_efficiency", "zeroshot_synth_cpsc", "zeroshot_synth_ptbxl_super"):
         assert (results / "plots" / f"{png}.png").stat().st_size > 10_000
         assert f"(plots/{png}.png)" in md
-    assert "## Table 1b: label efficiency" in md and " [" in md  # CIs in the tables
+    details = (tmp_path / "results" / "details.md").read_text()
+    assert "## Table 1b: label efficiency" in details and " [" in md  # CIs in the tables
+    for caption in ("Table 1 as dots", "Label efficiency:", "as bars from chance (50 %, the dashed line)"):
+        assert caption in md, caption   # under each figure in the board (and drawn under it in the PNG)
 
     metric = json.loads((tmp_path / "results" / "metrics" / "linear" / "etp" / "seed0" / "synth_cpsc.json").read_text())
     for key in ("method", "seed", "task", "preset", "split_sizes"):
@@ -62,25 +65,23 @@ def test_snakemake_dag_end_to_end(tiny_config, tmp_path):
 
     # every table fits a page: no row wider than the agreed width of Markdown source
     from benchmark.leaderboard import MAX_ROW_CHARS
-    rows = [line for line in md.splitlines() if line.startswith("|")]
+    rows = [line for line in (md + details).splitlines() if line.startswith("|")]
     assert max(map(len, rows)) <= MAX_ROW_CHARS, max(rows, key=len)
 
-    # Snakemake's HTML report opens on the preset's description and the board, rendered; every figure has its own
-    # caption; rule pages name input functions and show plain paths
+    # Snakemake's HTML report opens on the preset's description and the board's headline, rendered (the whole board
+    # and its details are pages of their own); rule pages name input functions and show plain paths
     report = subprocess.run(cmd + ["--report", str(tmp_path / "report.html")], capture_output=True, text=True,
                             timeout=600)
     assert report.returncode == 0, report.stderr[-2000:]
     page = (tmp_path / "report.html").read_text()
     assert len(page) > 100_000
     front = json.loads(re.search(r"var workflow_desc = (\".*?\");\n", page).group(1))
-    assert "offline demo on a synthetic 12-lead cohort" in front and "DEMO RESULTS ON SYNTHETIC DATA" in front
-    table1 = front[front.index("Table 1: linear evaluation"):]
-    assert re.search(r"<table>\s*<thead>\s*<tr>\s*<th>Method</th>\s*<th>Steps</th>\s*<th>AUC</th>", table1)
-    assert "<td>ETP</td>" in table1
+    assert "offline demo on a synthetic 12-lead cohort" in front and "<strong>Synthetic data</strong>" in front
+    assert re.search(r"<table>\s*<thead>\s*<tr>\s*<th>Method: AUC \(Δ vs random init\)</th>", front)
+    assert "<td>ETP</td>" in front and "Table 1:" not in front and "About these numbers" not in front
     assert "&lt;function&gt;" not in page and "<function>" not in page and "task_store()" in page
     assert "{method," not in page and "{task," not in page          # no wildcard-constraint regexes in paths
-    for caption in ("Table 1 as dots", "Label efficiency", "The dashed line at 50 % is chance"):
-        assert caption in page, caption
+    assert "details.html" in page and "leaderboard.html" in page
 
     # a second run finds everything up to date
     again = subprocess.run(cmd + ["-n"], capture_output=True, text=True, timeout=600)

@@ -9,15 +9,16 @@ or uncommitted code cannot be published. `publish` copies a board that passes th
 leaderboard.md.
 
   cells    one cell: value, compact CI, ↑ / ↓ / ≈ against random init, bold; the legend that explains them
+  headline the answer first: methods x tasks (AUC and its difference from random init), verdict, caveat
   tables   Table 1 (linear), 1b (label efficiency), 2-3 (zero-shot): one table per task
-  header   the demo warning or the reference note, the run's verdict, settings and provenance
+  header   the demo warning or the reference note, settings and provenance
   board    what is expected, found, stale or missing; build and write
-  html     the board rendered for `snakemake --report`
+  html     the board rendered for `snakemake --report`: its front page (the headline) and result pages
   publish  the checks and the copy to the top-level leaderboard.md
 """
-from benchmark.leaderboard.board import build, collect, expected, stale_reasons, write, write_preset
+from benchmark.leaderboard.board import build, collect, expected, files, stale_reasons, write, write_preset
 from benchmark.leaderboard.cells import MAX_ROW_CHARS, STALE
 from benchmark.leaderboard.publish import PUBLISHED_FIGURES, publish, publish_problems, run_problems
 
-__all__ = ["MAX_ROW_CHARS", "PUBLISHED_FIGURES", "STALE", "build", "collect", "expected", "publish",
+__all__ = ["MAX_ROW_CHARS", "PUBLISHED_FIGURES", "STALE", "build", "collect", "expected", "files", "publish",
            "publish_problems", "run_problems", "stale_reasons", "write", "write_preset"]

@@ -1,19 +1,32 @@
 """A preset's metrics -> its board: which results are expected, found, stale or missing (`Board`), and the
-Markdown, HTML and JSON written from them (`build`, `write`)."""
+Markdown, HTML and JSON written from them (`build`, `write`): leaderboard.md opens on its headline (the answer),
+then provenance, legend, Table 1 and the zero-shot averages, then the figures; details.md beside it holds every
+label fraction and every class."""
 from __future__ import annotations
 
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from benchmark import paths, provenance
 from benchmark.config import preset_hash
 from benchmark.evaluate import plots
 from benchmark.io import atomic_path, read_code_record, read_json, write_json
 from benchmark.leaderboard import header as H
-from benchmark.leaderboard import tables
+from benchmark.leaderboard import headline, tables
 from benchmark.leaderboard.cells import EXTERNAL, STALE, legend
+from benchmark.leaderboard.headline import DETAILS
 from benchmark.leaderboard.publish import run_problems
+
+
+def files(config: dict) -> dict[str, Path]:
+    """Every file the board step writes, in the preset's results folder: the board, its details (each label fraction
+    and class), both rendered for the report, the report's front page and the machine-readable copy."""
+    out = paths.leaderboard(config)
+    return {"md": out, "details": out.with_name(DETAILS), "html": out.with_suffix(".html"),
+            "details_html": out.with_name("details.html"), "front_page": out.with_name("front_page.html"),
+            "json": out.with_suffix(".json")}
 
 
 def expected(config: dict, methods: list[str], zero_shot: list[str],
@@ -175,8 +188,9 @@ def _machine_rows(board: Board) -> dict:
 
 
 def build(config: dict, methods: list[str], titles: dict[str, str], zero_shot: list[str],
-          seeds: dict[str, list[int]] | None = None, left_out: dict[str, str] | None = None) -> tuple[str, dict]:
-    """The board of a preset: (Markdown, JSON-able dict). `zero_shot`: the methods with an ECG-text space;
+          seeds: dict[str, list[int]] | None = None, left_out: dict[str, str] | None = None
+          ) -> tuple[str, dict, str]:
+    """The board of a preset: (Markdown, JSON-able dict, the Markdown of details.md). `zero_shot`: the methods with an ECG-text space;
     `seeds`: each method's seeds (default: benchmark.method.run_seeds of each folder); `left_out`: folders this
     run could not evaluate, and why."""
     if seeds is None:
@@ -204,31 +218,39 @@ def build(config: dict, methods: list[str], titles: dict[str, str], zero_shot: l
         "stale": [dict(zip(("kind", "method", "task", "seed"), k), reasons=v) for k, v in sorted(board.stale.items())],
     }
     machine["problems"] = run_problems(machine)
+    title = f"# Leaderboard — preset `{config['preset']}`"
     top = H.header(board, machine)
+    first = headline.section(board, DETAILS)
     how = ["## How to read the tables", "\n".join(legend(board.level, board.trained_seeds, bool(board.external)))]
-    body = tables.linear(board) + tables.label_efficiency(board) + tables.zeroshot(board)
+    body = tables.linear(board, DETAILS) + tables.zeroshot_averages(board, DETAILS)
     figures = [(name, path) for name, path in plots.files(config).items() if path.exists()]
     if figures:
-        body += [f"## Figures ({board.level} CIs)", "\n".join(
-            f"![{name.replace('_', ' ')}]({path.relative_to(paths.results(config)).as_posix()})"
-            for name, path in figures)]
+        body += [f"## Figures ({board.level} CIs)"] + [
+            f"![{name.replace('_', ' ')}]({path.relative_to(paths.results(config)).as_posix()})\n\n"
+            f"*{plots.caption(name, board.level)}*" for name, path in figures]
     machine["generated"] = top
-    return "\n\n".join([top] + how + body) + "\n", machine
+    machine["headline"] = first
+    details = "\n\n".join([f"# Details — preset `{config['preset']}`",
+                            "Every table of [the board](leaderboard.md) in full: each label fraction, each class of "
+                            "each zero-shot task, and the ETP paper's numbers for them.", *how[1:]]
+                           + tables.label_efficiency(board) + tables.zeroshot(board)) + "\n"
+    return "\n\n".join([title, first, top] + how + body) + "\n", machine, details
 
 
 def write(config: dict, methods: list[str], titles: dict[str, str], zero_shot: list[str],
           seeds: dict[str, list[int]] | None = None, left_out: dict[str, str] | None = None) -> str:
-    """Write the board: leaderboard.md, its .json and its .html (rendered, for the report's front page)."""
-    from benchmark.leaderboard.html import render
+    """Write the board's files (`files`): leaderboard.md, details.md, both rendered for the
+    report, the report's front page and leaderboard.json."""
+    from benchmark.leaderboard.html import front_page, render
 
-    md, machine = build(config, methods, titles, zero_shot, seeds, left_out)
-    out = paths.leaderboard(config)
-    with atomic_path(out) as tmp:
-        tmp.write_text(md)
-    with atomic_path(out.with_suffix(".html")) as tmp:
-        tmp.write_text(render(md))
-    write_json(out.with_suffix(".json"), machine)
-    return out
+    md, machine, details = build(config, methods, titles, zero_shot, seeds, left_out)
+    out = files(config)
+    for name, text in (("md", md), ("details", details), ("html", render(md)), ("details_html", render(details)),
+                       ("front_page", front_page(machine["headline"]))):
+        with atomic_path(out[name]) as tmp:
+            tmp.write_text(text)
+    write_json(out["json"], machine)
+    return out["md"]
 
 
 def _preset_methods(config: dict) -> tuple:
@@ -241,9 +263,9 @@ def _preset_methods(config: dict) -> tuple:
             seeds, left_out)
 
 
-def rebuild(config: dict, finished: dict) -> tuple[str, dict]:
+def rebuild(config: dict, finished: dict) -> tuple[str, dict, str]:
     """A written board (its leaderboard.json, `finished`) built again by this tree's code from the same results: the
-    same methods, seeds and left-out folders. (Markdown, JSON-able dict)."""
+    same methods, seeds and left-out folders. (Markdown, JSON-able dict, details.md's Markdown)."""
     from benchmark.method import load_method
 
     specs = {m: load_method(paths.method_folder(m, paths.methods_dir(config))) for m in finished["methods"]}

@@ -2,9 +2,10 @@
 whether it is bold. The rules are the legend's (`legend`), written once here.
 
 - Mark: ↑ / ↓ when the paired bootstrap tells the row from random init (above / below), ≈ when it cannot.
-- Bold: the best row of a column and every row not distinguishable from it, but only when that group leaves
-  some row out (if no row can be told from the best, bold would single out nothing) and never on a degenerate
-  interval (every resample the same value, e.g. an F1 of 0.0 [0.0–0.0]).
+- Bold: the best row of a column, only when the paired bootstrap tells it apart from the runner-up (the next
+  highest row) and no row is higher (an external checkpoint can be), and never on a degenerate interval (every
+  resample the same value, e.g. an F1 of 0.0 [0.0–0.0]). Otherwise no row is bold: emphasis only singles out
+  something true and visible.
 """
 from __future__ import annotations
 
@@ -56,14 +57,16 @@ def mark(entry: dict, method: str) -> str:
 
 
 def bold_rows(cell: dict | None) -> set[str]:
-    """The rows a column sets in bold (see the module docstring)."""
+    """The rows a column sets in bold: at most the best one (see the module docstring)."""
     if not cell:
         return set()
-    entries = cell["methods"]
-    group = {cell["best"]} | {m for m, e in entries.items() if not e.get("vs_best", {}).get("distinguishable", True)}
-    if len(group) >= len([e for e in entries.values() if e["value"] is not None]):
+    entries = {m: e for m, e in cell["methods"].items() if e["value"] is not None}
+    best = cell["best"]
+    others = sorted((m for m in entries if m != best), key=lambda m: entries[m]["value"], reverse=True)
+    if best not in entries or not others or entries[others[0]]["value"] >= entries[best]["value"]:
         return set()
-    return {m for m in group if not degenerate(entries[m])}
+    told_apart = entries[others[0]].get("vs_best", {}).get("distinguishable", False)
+    return {best} if told_apart and not degenerate(entries[best]) else set()
 
 
 def marked(values: list[float], cell: dict | None, method: str, with_ci: bool = True) -> str:
@@ -92,12 +95,10 @@ def legend(level: str, seeds: int, external: bool) -> list[str]:
                  "records only, not training variance (the header says how far another seed or machine moves a "
                  "cell).")
     lines = [cells,
-             f"- Marks against random init (paired bootstrap, {level}): ↑ above it, ↓ below it, ≈ not "
-             "distinguishable from it.",
-             "- **Bold**: the best row of the column and every row not distinguishable from it, shown only when some "
-             "row is distinguishable from the best (otherwise nothing stands out and nothing is bold), and never on "
-             "a degenerate interval (every resample the same, e.g. 0.0 [0.0–0.0]). Bold with ≈: among the best, "
-             "yet not distinguishable from random init.",
+             f"- Marks compare each row with random init (paired bootstrap, {level}): ↑ above it, ↓ below it, ≈ "
+             "not distinguishable from it; random init's own row has none.",
+             "- **Bold**: the best row of the column, only when the paired bootstrap tells it apart from the "
+             "runner-up; when it cannot, no row is bold.",
              "- *(ref.)*: the ETP paper's number for that method on the full dataset, for comparison; never ours."]
     if external:
         lines.append(f"- {EXTERNAL}: a published checkpoint evaluated as released (pre-trained elsewhere, on other "

@@ -1,33 +1,13 @@
-"""The board's header: what kind of numbers these are (a demo warning, or what the reference columns mean), the
-verdict of this run against random init, and one line per setting, source and piece of provenance."""
+"""The board's provenance, after its headline (benchmark.leaderboard.headline): what kind of numbers these are (a
+demo warning, or what the reference columns mean) and one line per setting, source and piece of provenance."""
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
 
-from benchmark.evaluate.compare import BASELINE, method_order
+from benchmark.evaluate.compare import method_order
 from benchmark.io import read_json
-from benchmark.leaderboard.cells import EXTERNAL, STALE, mark
-
-
-def demo_summary(board) -> str:
-    """How each method trained here compares with random init in linear AUC at 100 % of the labels on every task
-    of this run, by the paired tests over test records and seeds (the ↑ / ↓ / ≈ marks of Table 1)."""
-    tasks = board.config["evaluation"]["linear_tasks"]
-    cells = {t: board.stats.get(t, {}).get("linear", {}).get("1", {}).get("auc") for t in tasks}
-    trained = [m for m in method_order({m for (k, m, _) in board.results if k == "linear"})
-               if m != BASELINE and m not in board.external]
-    if not trained or not all(cells.values()) or not all(("linear", BASELINE, t) in board.results for t in tasks):
-        return ""
-    names = lambda ms: ", ".join(board.titles.get(m, m) for m in ms) or "none"  # noqa: E731
-    marks = {m: [mark(cells[t]["methods"][m], m) if m in cells[t]["methods"] else "≈" for t in tasks]
-             for m in trained}
-    above = [m for m in trained if all(x == "↑" for x in marks[m])]
-    below = [m for m in trained if "↓" in marks[m]]
-    return (f"> Measured in this run (linear AUC at 100% of the labels, {board.trained_seeds} seeds, paired bootstrap "
-            f"over test records and seeds at {board.level}): above "
-            f"random init on every task: {names(above)}; below it on at least one task: {names(below)}; not "
-            f"distinguishable from it otherwise: {names([m for m in trained if m not in above + below])}.")
+from benchmark.leaderboard.cells import EXTERNAL, STALE
 
 
 SPREAD = Path(__file__).resolve().parent.parent / "reference" / "cross_path_spread.json"
@@ -172,7 +152,7 @@ def header(board, machine: dict) -> str:
     metas = board.metas
     text_line = metas.get(pre["dataset"], {}).get("text_description", "synthetic English template reports")
     boot = config["evaluation"]["bootstrap"]
-    lines = [f"# Leaderboard — preset `{config['preset']}`", ""]
+    lines = ["## About these numbers", ""]   # headline.ABOUT links here
     if board.demo:
         lines += ["> **DEMO RESULTS ON SYNTHETIC DATA.** These numbers come from the embedded synthetic cohort",
                   f"> (`benchmark/data/synthetic.py`), not from PTB-XL or CPSC2018, after {budget} at batch "
@@ -186,11 +166,9 @@ def header(board, machine: dict) -> str:
                   "> datasets, shown for comparison; every other number was measured by this benchmark, in the",
                   "> setting the lines below describe."]
     trained = any(m not in board.external for m in board.methods)
-    if board.trained_seeds > 1 or not trained:
-        summary = demo_summary(board)
-        lines += ([">", summary] if summary else []) + [""]
-    else:
-        lines += [">"] + single_seed_note(board) + [""]
+    if board.trained_seeds < 2 and trained:
+        lines += [">"] + single_seed_note(board)
+    lines += [""]
     if machine["problems"]:
         lines += ["> **WARNING: this board cannot be published as it is** (leaderboard.json lists the rows):"] + [f"> - {p}" for p in machine["problems"]] + [""]
     repaired = [f"{t} {kind} {st[kind]['resamples_repaired']}" for t, st in board.stats.items()

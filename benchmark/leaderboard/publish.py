@@ -18,6 +18,7 @@ from benchmark.errors import BenchmarkError
 from benchmark.evaluate import plots
 from benchmark.io import atomic_path, read_json, write_json
 from benchmark.leaderboard.cells import STALE
+from benchmark.leaderboard.headline import DETAILS
 
 PUBLISHED_FIGURES = Path("docs") / "leaderboard"  # beside the published leaderboard.md
 
@@ -108,7 +109,7 @@ def publish(config: dict, dest: Path = paths.PUBLISHED) -> Path:
     from benchmark.leaderboard.board import rebuild
 
     finished = read_json(src.with_suffix(".json"))
-    md, board = rebuild(config, finished)   # drawn again now, by this tree's code, from the run's results
+    md, board, details = rebuild(config, finished)   # drawn again now, by this tree's code, from the run's results
     # the settings the run was made with, which the configuration given here must be
     board.update(settings_file=finished.get("settings_file"), config_hash=finished.get("config_hash"))
     problems = publish_problems(board, config)
@@ -122,6 +123,7 @@ def publish(config: dict, dest: Path = paths.PUBLISHED) -> Path:
             shutil.copyfile(path, target / path.name)
             md = md.replace(f"]({path.relative_to(paths.results(config)).as_posix()})", f"]({path.name})")
     (target / "leaderboard.md").write_text(md)
+    (target / DETAILS).write_text(details)
     write_json(target / "leaderboard.json", board)
     combine(config, dest)
     return dest
@@ -133,8 +135,9 @@ def _order(board: dict) -> tuple:
 
 
 def combine(config: dict, dest: Path = paths.PUBLISHED) -> Path:
-    """The top-level leaderboard.md (+ .json): every published board whose code is this working tree's, real data
-    first, each with its own header (commit, command, seeds); a board made by other code is left out and named."""
+    """The top-level leaderboard.md (+ .json): the headline of every published board whose code is this working
+    tree's, real data first, each with a link to its full board (commit, command, seeds); a board made by other code
+    is left out and named."""
     root = dest.parent / PUBLISHED_FIGURES
     boards, left_out = [], []
     for folder in sorted(p for p in root.iterdir() if (p / "leaderboard.json").exists()) if root.is_dir() else []:
@@ -142,21 +145,24 @@ def combine(config: dict, dest: Path = paths.PUBLISHED) -> Path:
         why = code_problems(board, config)
         (left_out.append((board["preset"], why[0])) if why else boards.append((board, folder)))
     boards.sort(key=lambda b: _order(b[0]))
-    lines = ["# Leaderboard", "",
-             "The published boards of this benchmark, real data first. Each shows one complete set of results of the "
-             "code of this commit, made by its own command (its header says which, and at which commit each group of "
-             "rows was computed), and can be rebuilt with that command; `python -m benchmark publish --config "
-             "<preset>` adds or replaces one (README.md, \"Which file each command writes\").", ""]
-    lines += [f"- [{'synthetic demo' if b.get('synthetic') else 'real data'}: preset `{b['preset']}`](#"
-              f"leaderboard--preset-{b['preset']}) — commit {', '.join(b['code']['commits'])}, "
-              f"{_seeds(b)}, `{b['command']}`" for b, _ in boards]
-    lines += [f"- preset `{p}` is not shown: {why}" for p, why in left_out]
-    parts = ["\n".join(lines)]
-    for board, folder in boards:
-        md = (folder / "leaderboard.md").read_text()
+    parts = ["# Leaderboard"]
+    for board, folder in boards:   # each board's headline, its links pointing into its folder
         rel = folder.relative_to(dest.parent).as_posix()
-        md = re.sub(r"\]\(([^)/]+\.png)\)", lambda m: f"]({rel}/{m.group(1)})", md)
-        parts.append(re.sub(r"^(#+) ", r"#\1 ", md, flags=re.M))   # each board one heading level down
+        kind = "synthetic demo" if board.get("synthetic") else "real data"
+        headline = re.sub(r"\]\((#[^)]*)\)", lambda m: f"]({rel}/leaderboard.md{m.group(1)})",
+                          board.get("headline", ""))
+        headline = re.sub(rf"\]\({DETAILS}", f"]({rel}/{DETAILS}", headline)
+        parts += [f"## Preset `{board['preset']}` ({kind})", headline,
+                  f"The full board: [{rel}/leaderboard.md]({rel}/leaderboard.md) (provenance, legend, Table 1 with "
+                  f"CIs, zero-shot, figures); commit {', '.join(board['code']['commits'])}, {_seeds(board)}, "
+                  f"`{board['command']}`."]
+    parts += ["## About this page",
+              "The published boards of this benchmark, real data first: each one's headline, from one complete set "
+              "of results of the code of this commit, made by its own command (its board's header says which, and "
+              "at which commit each group of rows was computed), and can be rebuilt with that command; `python -m "
+              "benchmark publish --config <preset>` adds or replaces one (README.md, \"Which file each command "
+              "writes\")."]
+    parts += [f"- preset `{p}` is not shown: {why}" for p, why in left_out]
     with atomic_path(dest) as tmp:
         tmp.write_text("\n\n".join(parts).rstrip("\n") + "\n")
     index = {"boards": [{"preset": b["preset"], "synthetic": bool(b.get("synthetic")), "folder":

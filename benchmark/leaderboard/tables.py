@@ -1,9 +1,12 @@
 """The board's tables, shaped like the ETP paper's Tables 1-3 but laid out to fit a page (about 950 px): one
 table per task, CIs in compact form, the paper's numbers in their own columns (Table 1) or their own table
 (zero-shot). Every function returns Markdown sections; the numbers come from the metrics and statistics files.
+The board shows Table 1 and each zero-shot task's averages (`linear`, `zeroshot_averages`); details.md beside it
+the tables a reader who wants the answer need not scroll through (`label_efficiency`, `zeroshot`, per class).
 """
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -27,6 +30,18 @@ def table(rows: list[list[str]], headers: list[str]) -> str:
     return tabulate(rows, headers, tablefmt="github", disable_numparse=True)
 
 
+def anchor(heading: str) -> str:
+    """The fragment GitHub gives a Markdown heading ('Table 1b: label efficiency' -> 'table-1b-label-efficiency')."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def link(text: str, file: str, heading: str) -> str:
+    return f"[{text}]({file}#{anchor(heading)})"
+
+
+VS = ", vs random init"   # a column whose cells carry the ↑ / ↓ / ≈ mark says what the mark compares with
+
+
 def _title(board, t: str) -> str:
     return board.config["tasks"][t].get("title", t)
 
@@ -41,12 +56,15 @@ def _linear_methods(board) -> list[str]:
     return method_order({m for (k, m, _) in board.results if k == "linear"})
 
 
-def linear(board) -> list[str]:
+def linear(board, details: str = "details.md") -> list[str]:
     """Table 1: linear probe at 100 % of the training labels, one table per task (macro AUC and F1)."""
     ev, level = board.config["evaluation"], board.level
-    sections = [f"## Table 1: linear evaluation (frozen encoder, logistic regression, 100% of the training labels; "
-                f"macro AUC and macro F1, %, [{level} CI])",
-                " ".join(["Steps: the row's pre-training optimiser steps.", board.external_note]).strip()]
+    more = (f" Each label fraction: {link(details, details, LABEL_EFFICIENCY)}."
+            if len(ev["label_fractions"]) > 1 else "")
+    sections = ["## Table 1: linear evaluation",
+                f"Frozen encoder, logistic regression on 100 % of the training labels; macro AUC and macro F1, %, "
+                f"[{level} CI].{more} "
+                + " ".join(["Steps: the row's pre-training optimiser steps.", board.external_note]).strip()]
     for t in ev["linear_tasks"]:
         pt = board.config["tasks"][t]["paper_table"]
         cells = board.stats.get(t, {}).get("linear", {}).get("1", {})
@@ -61,10 +79,13 @@ def linear(board) -> list[str]:
                 hit = paper.loc[m] if m in paper.index else None
                 row += [ref(None if hit is None else hit[f"{pt}_auc"]), ref(None if hit is None else hit[f"{pt}_f1"])]
             rows.append(row)
-        headers = ["Method", "Steps", "AUC", "F1"] + (["AUC (ref.)", "F1 (ref.)"] if pt else [])
+        headers = ["Method", "Steps", f"AUC{VS}", f"F1{VS}"] + (["AUC (ref.)", "F1 (ref.)"] if pt else [])
         sections += [f"### {_title(board, t)}: {_split(board, t)}",
                      table(rows, headers) if rows else "_no linear results yet_"]
     return sections
+
+
+LABEL_EFFICIENCY = "Table 1b: label efficiency"
 
 
 def label_efficiency(board) -> list[str]:
@@ -74,9 +95,9 @@ def label_efficiency(board) -> list[str]:
     if len(fractions) < 2:
         return []
     draws = ev["fraction_draws"]
-    sections = ["## Table 1b: label efficiency (linear macro AUC, %, at each fraction of the training labels, "
-                f"[{level} CI])",
-                "Each fraction is a class-stratified draw of the task's training records, the same records for every "
+    sections = [f"## {LABEL_EFFICIENCY}",
+                f"Linear macro AUC, %, at each fraction of the training labels, [{level} CI]. Each fraction is a "
+                "class-stratified draw of the task's training records, the same records for every "
                 f"method ({draws} draw{'s' if draws > 1 else ''} per fraction below 100%, averaged); C is still "
                 "chosen on the whole val split."]
     for t in ev["linear_tasks"]:
@@ -91,7 +112,7 @@ def label_efficiency(board) -> list[str]:
             rows.append(row)
         counts = "/".join(board.n_train(t, f) for f in fractions)
         sections += [f"### {_title(board, t)}: {counts} training records{board.subset_note(t)}",
-                     table(rows, ["Method"] + [f"{100 * f:g}% of labels" for f in fractions])]
+                     table(rows, ["Method"] + [f"{100 * f:g}% of labels{VS}" for f in fractions])]
     return sections
 
 
@@ -115,12 +136,13 @@ def zeroshot(board) -> list[str]:
         test_n = board.sizes[t]["test"] if t in board.sizes else "?"
         steps = ", ".join(f"{board.titles.get(m, m)} {board.steps(board.results[('zeroshot', m, t)])}"
                           for m in zs_methods)
-        sections += [f"## Table {n}: zero-shot classification on {_title(board, t)} (prompt "
-                     f"\"{ev['prompt'].format('{class}')}\"; per-class AUC, ACC, F1, %, [{level} CI])",
+        sections += [f"## {zeroshot_heading(board, n, t)}",
+                     f"Prompt \"{ev['prompt'].format('{class}')}\"; per-class AUC, ACC, F1, %, [{level} CI]. "
                      f"The {test_n} test records of the task{board.subset_note(t)}; nothing is fitted, the prediction "
                      "is the best-scoring "
                      f"prompt. Steps: {steps or 'none'}. {_prompt_sets(board, t, zs_methods)}",
-                     table(rows, ["Class", "Method", "AUC", "ACC", "F1"]) if rows else "_no zero-shot results yet_"]
+                     table(rows, ["Class", "Method"] + [f"{k}{VS}" for k in ("AUC", "ACC", "F1")]) if rows
+                     else "_no zero-shot results yet_"]
         # benchmark.evaluate.metrics.evaluable: a class needs positive and negative test records
         unevaluable = [c for c in classes if any(not r["metrics"]["per_class"][c].get("evaluable", True)
                                                  for m in zs_methods for r in board.results[("zeroshot", m, t)])]
@@ -131,6 +153,31 @@ def zeroshot(board) -> list[str]:
         paper = _paper_zeroshot(board, t, zs_methods, classes)
         if paper:
             sections += paper
+    return sections
+
+
+def zeroshot_heading(board, n: int, t: str) -> str:
+    return f"Table {n}: zero-shot on {_title(board, t)}"
+
+
+def zeroshot_averages(board, details: str = "details.md") -> list[str]:
+    """Tables 2, 3, ... as the board shows them: each zero-shot task's average over its evaluable classes, one row
+    per method (each class: details.md)."""
+    ev, level = board.config["evaluation"], board.level
+    sections = []
+    for n, t in enumerate(ev["zeroshot_tasks"], start=2):
+        zs_methods = method_order({m for (k, m, tt) in board.results if k == "zeroshot" and tt == t})
+        if not zs_methods:
+            continue
+        cells = board.stats.get(t, {}).get("zeroshot", {}).get("average", {})
+        rows = [[board.row_title("zeroshot", m, t)] + [marked([r["metrics"]["average"][k] for r in
+                                                              board.results[("zeroshot", m, t)]], cells.get(k), m)
+                                                       for k in ("auc", "acc", "f1")] for m in zs_methods]
+        heading = zeroshot_heading(board, n, t)
+        sections += [f"## {heading}",
+                     f"Mean over the evaluable classes of AUC, ACC and F1, %, [{level} CI]; nothing is fitted. Each "
+                     f"class, the prompts and the paper's numbers: {link(details, details, heading)}.",
+                     table(rows, ["Method"] + [f"{k}{VS}" for k in ("AUC", "ACC", "F1")])]
     return sections
 
 

@@ -66,6 +66,7 @@ if config["evaluation"]["zeroshot_tasks"] and not ZERO_SHOT:
                         "methods has an ECG-text space; set `evaluation.zeroshot_tasks: []` or select one (etp, "
                         "random_init)")
 LEADERBOARD = paths.leaderboard(config)
+BOARD = leaderboard.files(config)
 LOGS = paths.results(config) / "logs"
 # The interpreter every step runs `-m benchmark` with: the one running Snakemake, or, with --use-conda, the rule's
 # environment's (environment.yml). An environment variable, so the shell commands name no workflow variable.
@@ -243,8 +244,8 @@ PLOTS = plots.files(config)
 
 
 def figure_caption(name: str) -> str:
-    """Each figure's own caption in the report (workflow/report/figure_*.rst)."""
-    return f"../report/figure_{'zeroshot' if name.startswith('zeroshot_') else name}.rst"
+    """Each figure's ⓘ text in the report (workflow/report/figure_*.rst); its caption is drawn under the figure."""
+    return f"../report/figure_{plots.kind(name)}.rst"
 
 
 

@@ -123,8 +123,9 @@ rule plots:
 
 
 rule leaderboard:
-    """Tables 1-3 (Markdown, rendered HTML for the report) and a machine-readable JSON copy, in the preset's
-    results folder. The top-level
+    """The board (its headline first, then provenance, Table 1, the zero-shot averages), details.md (every label
+    fraction and class), both rendered for the report, the report's front page and a machine-readable JSON copy, in
+    the preset's results folder. The top-level
     leaderboard.md is never a target here (a committed target would make a fresh clone's DAG a no-op); it is
     published from a finished run by `python -m benchmark publish`."""
     input:
@@ -132,9 +133,12 @@ rule leaderboard:
         expand(rules.compare.output[0], task=EVAL_TASKS),
         rules.plots.output,
     output:
-        md=report(LEADERBOARD, category="Leaderboard", caption="../report/leaderboard_markdown.rst"),
-        html=report(LEADERBOARD.with_suffix(".html"), category="Leaderboard", caption="../report/leaderboard.rst"),
-        json=LEADERBOARD.with_suffix(".json"),
+        md=report(BOARD["md"], category="Leaderboard", caption="../report/leaderboard_markdown.rst"),
+        html=report(BOARD["html"], category="Leaderboard", caption="../report/leaderboard.rst"),
+        details=BOARD["details"],
+        details_html=report(BOARD["details_html"], category="Leaderboard", caption="../report/details.rst"),
+        front_page=BOARD["front_page"],
+        json=BOARD["json"],
     params:
         settings=config_hash(SETTINGS),  # the header shows every setting of the run
         methods=",".join(METHODS),
