@@ -2,6 +2,8 @@
 
     python scripts/check_board_width.py results/demo/leaderboard.md [--width 950] [--screenshot board.png]
 
+It also prints how tall the page is in 900 px screens and where the first headline (title to caveat line) ends.
+
 Renders the board's Markdown (markdown-it-py, GitHub's table rules: `display: block; width: max-content;
 max-width: 100%; overflow: auto`, 16 px text, cells padded 6 px x 13 px) into a page whose text column is
 `--width` px wide, opens it in headless Chromium (`chromium`, Debian's package), and prints for every table its
@@ -33,9 +35,14 @@ body {{ margin: 0; }}
 <pre id="result"></pre>
 <script>
 const out = [...document.querySelectorAll("table")].map(t => ({{scroll: t.scrollWidth, shown: t.clientWidth}}));
+const verdict = [...document.querySelectorAll("p")].find(p => /^(No verdict|Verdict)/.test(p.textContent));
+const caveat = verdict && verdict.nextElementSibling;
 document.getElementById("result").textContent = JSON.stringify({{tables: out,
-  font: getComputedStyle(document.querySelector(".markdown-body")).fontFamily}});
+  font: getComputedStyle(document.querySelector(".markdown-body")).fontFamily,
+  height: document.querySelector(".markdown-body").scrollHeight,
+  headline_end: caveat ? Math.round(caveat.getBoundingClientRect().bottom) : null}});
 </script></body></html>"""
+SCREEN = 900   # a laptop's screen height in px (1280x900)
 GITHUB_FONTS = '-apple-system, BlinkMacSystemFont, "Segoe UI", "Noto Sans", Helvetica, Arial, sans-serif'
 
 
@@ -91,7 +98,11 @@ def main(argv=None) -> int:
         print(f"table {i:2d}: {table['scroll']:5d} px, widest Markdown row {chars} characters "
               f"({table['scroll'] / chars:.2f} px per character){flag}")
     print(f"{len(sources)} tables; widest {worst} px of {args.width}")
-    return 1 if worst > args.width else 0
+    end = result["headline_end"]
+    print(f"page: {result['height']} px tall, {result['height'] / SCREEN:.1f} screens of {SCREEN} px; the first "
+          f"headline (title to caveat line) ends at {end} px" + ("" if end is None or end <= SCREEN else
+                                                                  ", BELOW THE FIRST SCREEN"))
+    return 1 if worst > args.width or (end is not None and end > SCREEN) else 0
 
 
 if __name__ == "__main__":
