@@ -413,7 +413,7 @@ def test_the_board_opens_with_its_headline_the_verdict_and_one_caveat(tmp_path):
     assert first_row == 2 and lines[0] == "# Leaderboard — preset `demo`"   # a title and one line before it
     assert "difference from random init: **↑ above**, **↓ below**, **≈ not distinguishable**" in lines[1]
     header = [c.strip() for c in lines[2].strip("|").split("|")]
-    assert header == ["Method: AUC (Δ vs random init)", "PTB-XL-like", "CPSC2018-like"]
+    assert header == ["AUC (Δ vs random init)", "PTB-XL-like", "CPSC2018-like"]
     rows = [[c.strip() for c in ln.strip("|").split("|")] for ln in lines[4:6]]
     assert rows == [["Random init", "80.0", "80.0"], ["ETP", "90.0 (+10.0 ↑)", "90.0 (+10.0 ↑)"]]
     assert lines[6] == ("**Verdict** (linear AUC at 100 % of the labels, 3 seeds, paired bootstrap at 95%): ETP is "
@@ -427,6 +427,15 @@ def test_the_board_opens_with_its_headline_the_verdict_and_one_caveat(tmp_path):
     assert "[details.md](details.md#table-1b-label-efficiency)" in md
     assert "[details.md](details.md#table-2-zero-shot-on-ptb-xl-like)" in md
     assert "## Table 2: zero-shot on PTB-XL-like" in details
+    # the zero-shot mean AUC of the methods with a text side: one line under the table
+    for t in cfg["evaluation"]["zeroshot_tasks"]:
+        stats = read_json(paths.stats(cfg, t))
+        cells = _cell({"random_init": (0.45, 0.55, True, None), "etp": (0.6, 0.7, None, "↑")}, "etp")
+        stats["zeroshot"] = {"average": {k: cells for k in ("auc", "acc", "f1")}, "per_class": {}}
+        write_json(paths.stats(cfg, t), stats)
+    md = leaderboard.build(cfg, METHODS, TITLES, ZERO_SHOT)[0]
+    assert ("Zero-shot mean AUC over classes (PTB-XL-like / CPSC2018-like; nothing fitted): Random init 50.0 / 50.0; "
+            "ETP 65.0 / 65.0.") in md.split("**Verdict**")[0]
 
 
 def test_the_verdict_counts_each_method_s_tasks_in_words():

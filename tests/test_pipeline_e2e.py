@@ -77,7 +77,7 @@ def test_snakemake_dag_end_to_end(tiny_config, tmp_path):
     assert len(page) > 100_000
     front = json.loads(re.search(r"var workflow_desc = (\".*?\");\n", page).group(1))
     assert "offline demo on a synthetic 12-lead cohort" in front and "<strong>Synthetic data</strong>" in front
-    assert re.search(r"<table>\s*<thead>\s*<tr>\s*<th>Method: AUC \(Δ vs random init\)</th>", front)
+    assert re.search(r"<table>\s*<thead>\s*<tr>\s*<th>AUC \(Δ vs random init\)</th>", front)
     assert "<td>ETP</td>" in front and "Table 1:" not in front and "About these numbers" not in front
     assert "&lt;function&gt;" not in page and "<function>" not in page and "task_store()" in page
     assert "{method," not in page and "{task," not in page          # no wildcard-constraint regexes in paths
