@@ -99,8 +99,9 @@ def draw(config: dict, titles: dict[str, str]) -> list[Path]:
     out["linear"].parent.mkdir(parents=True, exist_ok=True)
     title = lambda t: tasks[t].get("title", t)  # noqa: E731
     name = lambda m: titles.get(m, m)  # noqa: E731
-    palette = plt.get_cmap("tab10")
-    colour = {m: palette(i % 10) for i, m in enumerate(method_order(titles))}   # one colour per method, every figure
+    # one colour per method in every figure; tab10 without its grey, which is the other rows' colour
+    palette = [plt.get_cmap("tab10")(i) for i in (0, 1, 2, 3, 4, 5, 6, 8, 9)]
+    colour = {m: palette[i % len(palette)] for i, m in enumerate(method_order(titles))}
 
     def save(fig, key):
         """The figure with its caption under it, written atomically."""
