@@ -99,9 +99,11 @@ def draw(config: dict, titles: dict[str, str]) -> list[Path]:
     out["linear"].parent.mkdir(parents=True, exist_ok=True)
     title = lambda t: tasks[t].get("title", t)  # noqa: E731
     name = lambda m: titles.get(m, m)  # noqa: E731
-    # one colour per method in every figure; tab10 without its grey, which is the other rows' colour
+    # one colour per method in every figure: random init black, the others tab10 without its grey (the other rows'
+    # colour in the label-efficiency figure); nine methods beside random init get nine distinct colours
     palette = [plt.get_cmap("tab10")(i) for i in (0, 1, 2, 3, 4, 5, 6, 8, 9)]
-    colour = {m: palette[i % len(palette)] for i, m in enumerate(method_order(titles))}
+    others = [m for m in method_order(titles) if m != BASELINE]
+    colour = {BASELINE: "black", **{m: palette[i % len(palette)] for i, m in enumerate(others)}}
 
     def save(fig, key):
         """The figure with its caption under it, written atomically."""
