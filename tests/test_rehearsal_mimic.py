@@ -40,8 +40,12 @@ def rehearsal(tmp_path_factory):
 
 def test_reports_are_assembled_and_filtered_as_merl():
     assert assemble_report(["Sinus rhythm.", None, float("nan"), "  ", "Abnormal EKG "]) == "sinus rhythm. abnormal ecg."
+    # MERL strips only the ends of the joined text, by its chain .strip(' ***').strip('*** ').strip('***')
+    # .strip('=-').strip('='): spaces and asterisks first, then '=' and '-', so what the second uncovers stays
     assert assemble_report(["*** ACUTE MI ***", "--- Warning: data quality ---"]) == \
-        "acute mi ***. --- warning: data quality."      # MERL strips only the ends of the joined text
+        "acute mi ***. --- warning: data quality ."
+    assert assemble_report(["-- *Sinus rhythm", "Normal ECG ="]) == " *sinus rhythm. normal ecg ."
+    assert assemble_report(["Sinus\trhythm", "Normal\nECG"]) == "sinus rhythm. normal ecg."   # MERL: a space each
     assert assemble_report([None] * 18) == "" and word_count("") == 0
     assert word_count(assemble_report(["Sinus rhythm", "Normal ECG"])) == 4
 
@@ -96,7 +100,7 @@ def test_merl_pretrains_on_mimic_and_the_board_has_six_tasks(rehearsal):
     assert len(tasks) == 6 and not board["missing"]
     assert {(r["method"], r["task"]) for r in board["linear"]} == {(m, t) for m in ("random_init", "merl") for t in tasks}
     assert {(r["method"], r["task"]) for r in board["zeroshot"]} >= {(m, t) for m in ("random_init", "merl") for t in tasks}
-    assert "Prompts per row: class names: Random init, MERL." in (results / "leaderboard.md").read_text()
+    assert "Prompts per row: class names: Random init, MERL." in (results / "details.md").read_text()
 
 
 @pytest.mark.slow

@@ -21,10 +21,12 @@ Memory: the index holds the study_id -> report table (a few hundred MB at full s
 rows of index.csv, in chunks; peak RSS is measured by scripts/rehearse.py (docs/data.md).
 
 Reports (MERL's pretrain/preprocess.ipynb, followed): the non-empty lines report_0 ... report_17 in order, joined
-with ". ", EKG -> ECG, leading/trailing spaces, asterisks, '=' and '-' stripped, lower-cased, white space made
-single spaces, a final "."; kept when at least `min_report_words` (MERL: 4) words remain. Not followed: MERL joins
-a line that already ends in "." into "..", here one period ends each line; MERL splits train/val 98/2 by record,
-here by patient (`val_fraction`), so no patient's ECGs are on both sides.
+with ". ", EKG -> ECG, MERL's chain of strips at the two ends (spaces and asterisks, then '=' and '-'), lower-cased,
+each newline, return and tab a space, a final "."; kept when at least `min_report_words` (MERL: 4) words remain.
+Not followed: MERL joins a line that already ends in "." into "..", and keeps a line's own leading and trailing
+spaces; here each line is stripped and one period ends it (the text model's tokens are the same but for the
+doubled period). MERL splits train/val 98/2 by record, here by patient (`val_fraction`), so no patient's ECGs are
+on both sides.
 """
 from __future__ import annotations
 
@@ -64,8 +66,13 @@ def assemble_report(lines) -> str:
         if text:
             parts.append(text)
     text = ". ".join(parts).replace("EKG", "ECG").replace("ekg", "ecg")
-    text = re.sub(r"\s+", " ", text.strip(" *=-")).lower()
-    return text + "." if text else ""
+    # MERL's chain, .strip(' ***').strip('*** ').strip('***').strip('=-').strip('='), is these two strips (a
+    # strip's argument is a set of characters; the others strip nothing more): a space or '*' uncovered by the
+    # second stays, as in MERL
+    text = text.strip(" *").strip("=-").lower()
+    if not text.split():
+        return ""
+    return re.sub(r"[\n\r\t]", " ", text) + "."   # MERL: each newline, return, tab a space
 
 
 def word_count(report: str) -> int:

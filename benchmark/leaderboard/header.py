@@ -113,7 +113,11 @@ def _dataset(name: str, ds: dict, meta: dict | None) -> str:
         kept = counts.get("kept")
         held = (f"{kept:,}" if isinstance(kept, int) else "?") + " records" + (
             f" of the {counts['listed']:,} its metadata lists (a subset)" if counts.get("not_on_disk") else "")
-    return f"`{name}`: {meta.get('title') or ds.get('title') or ds['source']}, {held} (source `{ds['source']}`)"
+    # CSN's labels follow one of two rules (benchmark/data/csn.py): the board says which its tasks used
+    rule = (f"; labels `label_rule: {ds.get('label_rule', 'exact')}` ({meta['label_rule']})"
+            if ds["source"] == "csn" and meta.get("label_rule") else "")
+    return (f"`{name}`: {meta.get('title') or ds.get('title') or ds['source']}, {held} (source `{ds['source']}`)"
+            f"{rule}")
 
 
 def _commits(commits: list[str]) -> str:

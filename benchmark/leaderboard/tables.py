@@ -137,7 +137,8 @@ def zeroshot(board) -> list[str]:
         steps = ", ".join(f"{board.titles.get(m, m)} {board.steps(board.results[('zeroshot', m, t)])}"
                           for m in zs_methods)
         sections += [f"## {zeroshot_heading(board, n, t)}",
-                     f"Prompt \"{ev['prompt'].format('{class}')}\"; per-class AUC, ACC, F1, %, [{level} CI]. "
+                     f"{selection(board, t)}. Prompt \"{ev['prompt'].format('{class}')}\"; per-class AUC, ACC, F1, "
+                     f"%, [{level} CI]. "
                      f"The {test_n} test records of the task{board.subset_note(t)}; nothing is fitted, the prediction "
                      "is the best-scoring "
                      f"prompt. Steps: {steps or 'none'}. {_prompt_sets(board, t, zs_methods)}",
@@ -160,6 +161,14 @@ def zeroshot_heading(board, n: int, t: str) -> str:
     return f"Table {n}: zero-shot on {_title(board, t)}"
 
 
+def selection(board, t: str) -> str:
+    """Which test records a zero-shot task scores, in words: ETP's Tables 2-3 score single-label records, MERL's
+    zero-shot tasks are multi-label, so a row's number is comparable only with the protocol it shares."""
+    if board.config["tasks"][t].get("selection") == "single_label":
+        return "Single-label task (records with exactly one of the classes: ETP's protocol, its Tables 2-3)"
+    return "Multi-label task (every record with any of the classes; MERL's zero-shot protocol)"
+
+
 def zeroshot_averages(board, details: str = "details.md") -> list[str]:
     """Tables 2, 3, ... as the board shows them: each zero-shot task's average over its evaluable classes, one row
     per method (each class: details.md)."""
@@ -175,7 +184,8 @@ def zeroshot_averages(board, details: str = "details.md") -> list[str]:
                                                        for k in ("auc", "acc", "f1")] for m in zs_methods]
         heading = zeroshot_heading(board, n, t)
         sections += [f"## {heading}",
-                     f"Mean over the evaluable classes of AUC, ACC and F1, %, [{level} CI]; nothing is fitted. Each "
+                     f"{selection(board, t)}. Mean over the evaluable classes of AUC, ACC and F1, %, [{level} CI]; "
+                     "nothing is fitted. Each "
                      f"class, the prompts and the paper's numbers: {link(details, details, heading)}.",
                      table(rows, ["Method"] + [f"{k}{VS}" for k in ("AUC", "ACC", "F1")])]
     return sections
