@@ -91,7 +91,8 @@ def draw(config: dict, titles: dict[str, str]) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from benchmark.leaderboard.cells import BASELINE, bold_rows
+    from benchmark.emphasis import bold_rows
+    from benchmark.evaluate.compare import BASELINE
 
     ev, tasks = config["evaluation"], config["tasks"]
     stats, out, written = _stats(config), files(config), []

@@ -2,15 +2,14 @@
 whether it is bold. The rules are the legend's (`legend`), written once here.
 
 - Mark: ↑ / ↓ when the paired bootstrap tells the row from random init (above / below), ≈ when it cannot.
-- Bold: the best row of a column, only when the paired bootstrap tells it apart from the runner-up (the next
-  highest row) and no row is higher (an external checkpoint can be), and never on a degenerate interval (every
-  resample the same value, e.g. an F1 of 0.0 [0.0–0.0]). Otherwise no row is bold: emphasis only singles out
-  something true and visible.
+- Bold: at most the best row of a column, by the rule the figures share (benchmark.emphasis).
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from benchmark.emphasis import bold_rows   # the rule the figures share
 
 BASELINE = "random_init"
 STALE = "⚠ stale"
@@ -40,12 +39,6 @@ def ci(entry: dict) -> str:
     return "" if lo is None else f"[{100 * lo:.1f}–{100 * hi:.1f}]"
 
 
-def degenerate(entry: dict) -> bool:
-    """The interval is a point (every resample gave the same value): nothing to single out."""
-    lo, hi = entry["ci"]["lo"], entry["ci"]["hi"]
-    return lo is None or round(100 * lo, 1) == round(100 * hi, 1)
-
-
 def mark(entry: dict, method: str) -> str:
     """↑ / ↓: told apart from random init (above / below it); ≈: not distinguishable from it."""
     test = entry.get("vs_random_init")
@@ -54,19 +47,6 @@ def mark(entry: dict, method: str) -> str:
     if not test["distinguishable"]:
         return "≈"
     return "↑" if test["diff_lo"] > 0 else "↓"
-
-
-def bold_rows(cell: dict | None) -> set[str]:
-    """The rows a column sets in bold: at most the best one (see the module docstring)."""
-    if not cell:
-        return set()
-    entries = {m: e for m, e in cell["methods"].items() if e["value"] is not None}
-    best = cell["best"]
-    others = sorted((m for m in entries if m != best), key=lambda m: entries[m]["value"], reverse=True)
-    if best not in entries or not others or entries[others[0]]["value"] >= entries[best]["value"]:
-        return set()
-    told_apart = entries[others[0]].get("vs_best", {}).get("distinguishable", False)
-    return {best} if told_apart and not degenerate(entries[best]) else set()
 
 
 def marked(values: list[float], cell: dict | None, method: str, with_ci: bool = True) -> str:
