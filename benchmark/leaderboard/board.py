@@ -124,14 +124,25 @@ class Board:
         self.metas = {n: read_json(paths.dataset_dir(config, n) / "meta.json") for n in config["datasets"]
                       if (paths.dataset_dir(config, n) / "meta.json").exists()}
 
-    def subset_note(self, task: str) -> str:
-        """' (a subset: 999 of the 21,837 records PTB-XL lists)' when the task's store holds part of its dataset,
-        from the store's own counts (never from the preset's text)."""
+    def subset(self, task: str) -> dict | None:
+        """The meta.json of the task's store when it holds part of its dataset (from the store's own counts, never
+        from the preset's text), else None."""
         meta = self.metas.get(self.config["tasks"][task]["dataset"], {})
-        counts = meta.get("counts", {})
-        if not counts.get("not_on_disk"):
+        return meta if meta.get("counts", {}).get("not_on_disk") else None
+
+    def subset_note(self, task: str) -> str:
+        """' (a subset: 999 of the 21,837 records PTB-XL lists)' when the task's store holds part of its dataset."""
+        meta = self.subset(task)
+        if meta is None:
             return ""
+        counts = meta["counts"]
         return f" (a subset: {counts['kept']:,} of the {counts['listed']:,} records {meta.get('title', 'it')} lists)"
+
+    @property
+    def trained_steps(self) -> list[int]:
+        """The distinct optimiser-step budgets of the rows trained here (one when every method had the same)."""
+        return sorted({r["provenance"].get("pretrain_steps") for r in self.runs
+                       if r["provenance"].get("pretrain_steps")})
 
     def row_title(self, kind: str, m: str, t: str | None = None) -> str:
         bad = any(key[:2] == (kind, m) and (t is None or key[2] == t) for key in self.stale)

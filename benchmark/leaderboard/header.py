@@ -148,7 +148,7 @@ def _devices(prov: list[dict]) -> str:
 
 def header(board, machine: dict) -> str:
     config, prov = board.config, [r["provenance"] for r in board.runs]
-    steps = sorted({p.get("pretrain_steps") for p in prov if p.get("pretrain_steps")})  # trained rows only
+    steps = board.trained_steps
     budget = (f"{steps[0]} optimiser steps for every trained method" if len(steps) == 1 else
               "optimiser steps that differ between methods (Steps column)" if steps else "no trained method")
     pre = config["pretrain"]

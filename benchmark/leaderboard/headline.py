@@ -1,7 +1,7 @@
 """The answer on a board's first screen: one compact table (methods as rows, tasks as columns; each cell the linear
 AUC at 100 % of the labels and its difference from random init, with the mark), the zero-shot mean AUC of the
-methods that have it, the verdict in plain words and one caveat line. Everything else on the board (provenance, legend, full tables) follows it; the per-fraction and
-per-class tables live in details.md beside the board."""
+methods that have it, the verdict in plain words and one caveat line. Everything else on the board (provenance,
+legend, full tables) follows it; the per-fraction and per-class tables live in details.md beside the board."""
 from __future__ import annotations
 
 from benchmark.evaluate.compare import BASELINE, method_order
@@ -22,10 +22,15 @@ def short_titles(board, tasks: list[str]) -> dict[str, str]:
     return {t: tt.split(" ", 1)[1] if " " in tt else t.removeprefix(f"{dataset(t)}_") for t, tt in titles.items()}
 
 
+def _auc_column(board, t: str) -> dict:
+    """The statistics of task t's linear AUC at 100 % of the labels (benchmark/evaluate/compare.py), {} if none."""
+    return board.stats.get(t, {}).get("linear", {}).get("1", {}).get("auc") or {}
+
+
 def _cell(board, t: str, m: str) -> str:
     """'84.8 (+13.1 ↑)': the mean AUC over seeds and its difference from random init's, with the paired test's
     mark; random init's own cell is its AUC."""
-    column = board.stats.get(t, {}).get("linear", {}).get("1", {}).get("auc") or {}
+    column = _auc_column(board, t)
     entry, base = column.get("methods", {}).get(m), column.get("methods", {}).get(BASELINE)
     if entry is None or entry["value"] is None:
         return "—"
@@ -49,7 +54,7 @@ def marks(board) -> dict[str, list[str]]:
     """method -> its ↑ / ↓ / ≈ against random init on each linear task (linear AUC at 100 % of the labels),
     for the methods trained here; a task without a test for it counts as ≈."""
     tasks = board.config["evaluation"]["linear_tasks"]
-    cells = {t: board.stats.get(t, {}).get("linear", {}).get("1", {}).get("auc") or {} for t in tasks}
+    cells = {t: _auc_column(board, t) for t in tasks}
     trained = [m for m in method_order({m for (k, m, _) in board.results if k == "linear"})
                if m != BASELINE and m not in board.external]
     return {m: [mark(cells[t]["methods"][m], m) if m in cells[t].get("methods", {}) else "≈" for t in tasks]
@@ -69,38 +74,35 @@ def verdict(board) -> str:
     name = lambda m: board.titles.get(m, m)  # noqa: E731
     n = len(tasks)
 
+    order = list(found)   # board order (marks)
+
     def said(sign: str, what: str) -> str:
         counts = sorted(((sum(x == sign for x in v), m) for m, v in found.items() if sign in v),
-                        key=lambda c: (-c[0], method_order([c[1]])))
+                        key=lambda c: (-c[0], order.index(c[1])))
         if not counts:
             return f"no method is {what} it on any task"
         parts = [f"{name(m)} is {what} {'random init' if sign == '↑' else 'it'} on {k} of {n} task"
                  f"{'s' if n > 1 else ''}" if i == 0 else f"{name(m)} on {k}" for i, (k, m) in enumerate(counts)]
         return "; ".join(parts + (["no other method is on any"] if len(counts) < len(found) else []))
 
-    above = said("↑", "above").replace("is above it", "is above random init")
+    below = said("↓", "below")
     return (f"**Verdict** (linear AUC at 100 % of the labels, {board.trained_seeds} seeds, paired bootstrap at "
-            f"{board.level}): {above}. {said('↓', 'below')[0].upper()}{said('↓', 'below')[1:]}.")
+            f"{board.level}): {said('↑', 'above')}. {below[0].upper()}{below[1:]}.")
 
 
 def caveat(board, details: str = DETAILS) -> str:
     """What these numbers rest on, in one line: the data (synthetic, a subset or the full datasets), the optimiser
     steps, the seeds; with the links to the rest."""
-    steps = sorted({r["provenance"].get("pretrain_steps") for r in board.runs if r["provenance"].get("pretrain_steps")})
+    steps = board.trained_steps
     budget = (f"{steps[0]} optimiser steps per method" if len(steps) == 1 else
               "optimiser steps that differ between methods" if steps else "no method trained here")
     if board.demo:
         data = ("**Synthetic data** (the embedded demo cohort, not PTB-XL or CPSC2018): it shows that the pipeline "
                 "runs, not how the methods rank")
     else:
-        data = "The full datasets"
-        for t in board.config["evaluation"]["linear_tasks"]:
-            meta = board.metas.get(board.config["tasks"][t]["dataset"], {})
-            counts = meta.get("counts", {})
-            if counts.get("not_on_disk"):
-                data = (f"**A subset of {meta.get('title', 'the dataset')}** ({counts['kept']:,} of the "
-                        f"{counts['listed']:,} records it lists)")
-                break
+        meta = next(filter(None, map(board.subset, board.config["evaluation"]["linear_tasks"])), None)
+        data = ("The full datasets" if meta is None else f"**A subset of {meta.get('title', 'the dataset')}** "
+                f"({meta['counts']['kept']:,} of the {meta['counts']['listed']:,} records it lists)")
     ext = f"; {len(board.external)} published checkpoint(s) evaluated as released" if board.external else ""
     return (f"{data}; {budget}; {board.trained_seeds} pre-training seed{'s' if board.trained_seeds > 1 else ''}"
             f"{ext}. Settings and provenance: [about these numbers](#{ABOUT}); every table in full (each label "
@@ -125,13 +127,13 @@ def zeroshot_line(board) -> str:
     """'Zero-shot mean AUC (PTB-XL-like / CPSC2018-like): ETP 59.6 / 63.9; …' for the methods with a text side
     (empty when none has)."""
     zs = board.config["evaluation"]["zeroshot_tasks"]
-    methods = [m for m in method_order({m for (k, m, _) in board.results if k == "zeroshot"})
-               if _zeroshot(board, m) != "—"]
-    if not zs or not methods:
+    found = {m: _zeroshot(board, m) for m in method_order({m for (k, m, _) in board.results if k == "zeroshot"})}
+    found = {m: v for m, v in found.items() if v != "—"}
+    if not zs or not found:
         return ""
     names = " / ".join(board.config["tasks"][t].get("title", t) for t in zs)
     return (f"Zero-shot mean AUC over classes ({names}; nothing fitted): "
-            + "; ".join(f"{board.titles.get(m, m)} {_zeroshot(board, m)}" for m in methods) + ".")
+            + "; ".join(f"{board.titles.get(m, m)} {v}" for m, v in found.items()) + ".")
 
 
 def caption(board) -> str:
