@@ -61,10 +61,26 @@ def validate(config: dict, schema_path: str | Path | dict, where: str) -> dict:
     filling = jsonschema.validators.extend(validator_cls, {"properties": set_defaults})
     errors = sorted(filling(schema).iter_errors(config), key=lambda e: list(e.path))
     if errors:
-        lines = [f"  {'.'.join(map(str, e.path)) or '(top level)'}: {e.message}{_hint(e)}" for e in errors[:10]]
+        lines = [f"  {'.'.join(map(str, e.path)) or '(top level)'}: {_message(e)}{_hint(e)}" for e in errors[:10]]
         source = "its declared schema" if isinstance(schema_path, dict) else f"its schema ({schema_path})"
         raise ConfigError(f"{where} does not match {source}:\n" + "\n".join(lines))
     return config
+
+
+def _message(error) -> str:
+    """jsonschema's message, reworded where it names neither the key nor what to write instead."""
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        import difflib
+
+        known = list(error.schema.get("properties", {}))
+        unknown = [k for k in error.instance if k not in known]
+        return "; ".join(f"unknown key {k!r}" + (f" (did you mean {close[0]!r}?)" if (
+            close := difflib.get_close_matches(str(k), known, n=1, cutoff=0.6)) else "") for k in unknown) + \
+            f"; the keys allowed here: {', '.join(known)}"
+    if error.validator == "uniqueItems":
+        repeated = sorted({json.dumps(v) for i, v in enumerate(error.instance) if v in error.instance[:i]})
+        return f"{error.instance} repeats {', '.join(repeated)}: list each value once"
+    return error.message
 
 
 def _hint(error) -> str:

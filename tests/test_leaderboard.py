@@ -7,7 +7,7 @@ import yaml
 
 from benchmark import leaderboard, paths, provenance, stepcode
 from benchmark.config import load_config
-from benchmark.errors import BenchmarkError
+from benchmark.errors import BenchmarkError, ConfigError
 from benchmark.io import read_json, write_json
 from conftest import REPO
 
@@ -41,6 +41,12 @@ def _metric(cfg, kind, method, seed, task, metrics, commit="abc123", steps=48, f
         "provenance": {"pretrain_device": "CPU (test)", "commit": commit, "pretrain_commit": commit,
                        "pretrain_steps": 0 if method == "random_init" else steps,
                        "pretrain_command": "snakemake --cores all --configfile config/demo.yaml", **prov}})
+
+
+@pytest.fixture(autouse=True)
+def invoked(monkeypatch):
+    """The boards of these tests are drawn as the workflow's leaderboard step draws them: under Snakemake."""
+    monkeypatch.setenv("BENCHMARK_INVOCATION", "snakemake --cores all --configfile config/demo.yaml")
 
 
 @pytest.fixture(autouse=True)
@@ -168,6 +174,33 @@ def test_a_verdict_rests_on_several_seeds_and_a_single_seed_board_draws_none(tmp
     assert ("**Verdict** (linear AUC at 100 % of the labels, 3 seeds, paired bootstrap at 95%): ETP is above random "
             "init on 2 of 2 tasks. No method is below it on any task.") in md.splitlines()
     assert "One pre-training seed" not in md and "the mean over 3 pre-training seeds ± their sd" in md
+
+
+def test_the_command_line_names_the_command_that_made_the_board(tmp_path, monkeypatch):
+    """Seeds added by a second command: the board names that command, and the one the pre-trainings ran under."""
+    more = "snakemake --cores all --configfile config/demo.yaml --config 'seeds=[0,1]'"
+    monkeypatch.setenv("BENCHMARK_INVOCATION", more)
+    cfg = _config(tmp_path, seeds=[0, 1])
+    for seed in (0, 1):
+        _complete_run(cfg, seed=seed)
+    md, machine, _ = leaderboard.build(cfg, METHODS, TITLES, ZERO_SHOT)
+    assert machine["command"] == more
+    assert machine["pretrain_commands"] == ["snakemake --cores all --configfile config/demo.yaml"]
+    assert (f"- Command: `{more}`; pre-trained by `snakemake --cores all --configfile config/demo.yaml`; "
+            "generated ") in md
+    # publish draws the board again outside Snakemake: the command recorded by the run is kept
+    monkeypatch.delenv("BENCHMARK_INVOCATION")
+    assert leaderboard.build(cfg, METHODS, TITLES, ZERO_SHOT, command=machine["command"])[1]["command"] == more
+
+
+def test_a_repeated_seed_or_zero_epochs_is_refused_naming_the_key(tmp_path):
+    with pytest.raises(ConfigError) as e:
+        _config(tmp_path, seeds=[0, 0], pretrain={**yaml.safe_load((REPO / "config" / "demo.yaml").read_text())[
+            "pretrain"], "epochs": 0}, pretrian=1)
+    assert "  seeds: [0, 0] repeats 0: list each value once" in str(e.value).splitlines()
+    assert "  pretrain.epochs: 0 is less than the minimum of 1" in str(e.value).splitlines()
+    assert "  (top level): unknown key 'pretrian' (did you mean 'pretrain'?); the keys allowed here: preset, " \
+           "description," in str(e.value)
 
 
 def test_external_rows_say_what_they_are_and_left_out_folders_are_named(tmp_path):

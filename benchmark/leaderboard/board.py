@@ -199,11 +199,12 @@ def _machine_rows(board: Board) -> dict:
 
 
 def build(config: dict, methods: list[str], titles: dict[str, str], zero_shot: list[str],
-          seeds: dict[str, list[int]] | None = None, left_out: dict[str, str] | None = None
-          ) -> tuple[str, dict, str]:
+          seeds: dict[str, list[int]] | None = None, left_out: dict[str, str] | None = None,
+          command: str | None = None) -> tuple[str, dict, str]:
     """The board of a preset: (Markdown, JSON-able dict, the Markdown of details.md). `zero_shot`: the methods with an ECG-text space;
     `seeds`: each method's seeds (default: benchmark.method.run_seeds of each folder); `left_out`: folders this
-    run could not evaluate, and why."""
+    run could not evaluate, and why; `command`: the command that made the board (default: the Snakemake command
+    this step runs under)."""
     if seeds is None:
         from benchmark.method import load_method, run_seeds
 
@@ -212,15 +213,15 @@ def build(config: dict, methods: list[str], titles: dict[str, str], zero_shot: l
     own = provenance.step_record("leaderboard")
     steps = unique_entries(*(r.get("code") for r in board.runs), board.shared_code, own)
     commits = sorted({e.get("commit") or "unknown" for e in steps.values()})
-    commands = sorted({r["provenance"].get("pretrain_command") for r in board.runs} - {None})
+    pretrain_commands = sorted({r["provenance"].get("pretrain_command") for r in board.runs} - {None})
     machine = {
         "preset": config["preset"], "synthetic": board.demo, "seeds": board.seeds, **_machine_rows(board),
         "external": board.external,
         "external_io": board.external_io, "left_out": board.left_out, "methods_dir": _methods_dir(config),
         "stats": board.stats, "results_dir": str(paths.results(config)), "config_hash": preset_hash(config),
         "settings_file": os.environ.get("BENCHMARK_SETTINGS"), "methods": list(methods),
-        "command": commands[0] if len(commands) == 1 else " | ".join(commands) or
-        os.environ.get("BENCHMARK_INVOCATION", "(not run by snakemake)"),
+        "command": command or os.environ.get("BENCHMARK_INVOCATION", "(not run by snakemake)"),
+        "pretrain_commands": pretrain_commands,  # the commands the pre-trainings ran under, when other
         # every step the board rests on (rows, statistics, figures, the board itself), with the commit it ran at
         "code": {"commits": commits, "steps": list(steps.values()), "drawn_at": next(iter(own.values()))["commit"],
                  "groups": commit_groups(board), "stale_steps": board.shared_stale},
@@ -281,7 +282,8 @@ def rebuild(config: dict, finished: dict) -> tuple[str, dict, str]:
 
     specs = {m: load_method(paths.method_folder(m, paths.methods_dir(config))) for m in finished["methods"]}
     return build(config, list(specs), {n: s.title for n, s in specs.items()},
-                 [n for n, s in specs.items() if s.cls.zero_shot], finished.get("seeds"), finished.get("left_out"))
+                 [n for n, s in specs.items() if s.cls.zero_shot], finished.get("seeds"), finished.get("left_out"),
+                 finished.get("command"))
 
 
 def write_preset(config: dict):

@@ -179,7 +179,7 @@ def header(board, machine: dict) -> str:
                 for kind in ("linear", "zeroshot") if st.get(kind, {}).get("resamples_repaired")]
     lines += [f"- Preset: {config.get('description', config['preset'])}",
               code_line(board, machine),
-              f"- Command: `{machine['command']}`; generated "
+              f"- Command: `{machine['command']}`{_pretrained_by(machine)}; generated "
               f"{dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
               "- Data: " + "; ".join(_dataset(n, d, board.metas.get(n)) for n, d in config["datasets"].items()),
               f"- Signals: {config['data']['sampling_rate']} Hz, {config['data']['seconds']} s, 12 leads, "
@@ -209,3 +209,10 @@ def header(board, machine: dict) -> str:
               + (f". Test splits too small to keep every class by rejection; resamples repaired instead (task, "
                  f"protocol, count of {boot['resamples']}): {'; '.join(repaired)}" if repaired else "")]
     return "\n".join(lines)
+
+
+def _pretrained_by(machine: dict) -> str:
+    """The commands the pre-trainings ran under, where they are not the board's (a run resumed or extended by
+    another command, e.g. more seeds)."""
+    other = [c for c in machine.get("pretrain_commands", []) if c != machine["command"]]
+    return "; pre-trained by " + ", ".join(f"`{c}`" for c in other) if other else ""

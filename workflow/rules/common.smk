@@ -14,7 +14,7 @@ from snakemake.utils import update_config, validate
 REPO = Path(workflow.basedir).parent
 sys.path.insert(0, str(REPO))
 
-from benchmark import data as bdata, leaderboard, paths, stepcode, text, weights  # noqa: E402
+from benchmark import config as bconfig, data as bdata, leaderboard, paths, stepcode, text, weights  # noqa: E402
 from benchmark.data import physionet  # noqa: E402
 from benchmark.evaluate import plots, prompts as prompt_sets  # noqa: E402
 from benchmark.config import (RUN_SELECTION, check_references, check_removed_keys, config_hash,  # noqa: E402
@@ -34,7 +34,11 @@ except BenchmarkError as e:
 # Snakemake's YAML reads `1e-4` in a preset as text too: give each leaf the type the schema wants there
 # (benchmark.config.typed_overrides)
 update_config(config, typed_overrides(config))
-validate(config, "../schemas/config.schema.yaml")
+try:  # our validator first: one line per problem naming the key (Snakemake's prints the whole config after it)
+    bconfig.validate(config, REPO / "workflow" / "schemas" / "config.schema.yaml", "the preset")
+except BenchmarkError as e:
+    raise WorkflowError(f"cannot build the workflow: {e}") from None
+validate(config, "../schemas/config.schema.yaml")  # fills in the defaults, in place
 try:
     check_references(config)
     bdata.check_sources(config)

@@ -1,0 +1,27 @@
+"""A bad value is refused where it enters, with one line naming the key, file, record or setting and a remedy that
+works; none reaches a board (issue: "No silently wrong board from a bad value")."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import yaml
+
+from conftest import REPO, tiny_config_dict
+
+
+def dry_run(tmp_path, *config: str) -> subprocess.CompletedProcess:
+    preset = tmp_path / "preset.yaml"
+    preset.write_text(yaml.safe_dump(tiny_config_dict(tmp_path)))
+    return subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile", str(preset),
+                           "--snakefile", str(REPO / "workflow" / "Snakefile"), "--directory", str(tmp_path),
+                           "--config", *config], capture_output=True, text=True, timeout=600)
+
+
+def test_a_repeated_seed_or_an_unknown_key_stops_the_workflow_in_one_line_each(tmp_path):
+    run = dry_run(tmp_path, "seeds=[0,0]", "pretrian=3")
+    out = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert "  seeds: [0, 0] repeats 0: list each value once" in out.splitlines()
+    assert "  (top level): unknown key 'pretrian' (did you mean 'pretrain'?)" in out
+    assert "Failed validating" not in out and "'$schema'" not in out  # not the schema and config dump
