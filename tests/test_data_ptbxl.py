@@ -287,3 +287,37 @@ def test_store_holds_every_label_set(shared_data, tmp_path):
         "inferior myocardial infarction"
     first = store.records.set_index("ecg_id").loc["1"]
     assert (first["labels"], first["labels_sub"], first["labels_rhythm"]) == ("NORM", "NORM", "SR")
+
+
+def _edit_cell(path: Path, key: str, column: str, value: str) -> None:
+    """One cell of a metadata table (its row found by the first column) changed, every other cell's text kept."""
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    table.loc[table.iloc[:, 0] == key, column] = value
+    table.to_csv(path, index=False)
+
+
+@pytest.mark.parametrize("file, key, column, value, named", [
+    ("scp_statements.csv", "NORM", "diagnostic", "yes", "statement NORM, column diagnostic holds 'yes'"),
+    ("ptbxl_database.csv", "2", "strat_fold", "x", "ecg_id 2, column strat_fold holds 'x'"),
+    ("ptbxl_database.csv", "2", "strat_fold", "11", "ecg_id 2, column strat_fold holds 11"),
+    ("ptbxl_database.csv", "2", "patient_id", "abc", "ecg_id 2, column patient_id holds 'abc'"),
+])
+def test_a_bad_metadata_cell_stops_the_preparation_naming_file_row_column_and_value(
+        shared_data, tmp_path, file, key, column, value, named):
+    """Before: `diagnostic=yes` built a store without any superclass label, silently; `strat_fold=x` failed after
+    every signal was decoded with int()'s message; `patient_id=abc` quoted another record's value."""
+    root = mini_copy(shared_data, tmp_path, ids=[])  # no record on disk: the check comes before any signal is read
+    _edit_cell(root / file, key, column, value)
+    with pytest.raises(BenchmarkError) as err:
+        prepare(local_config(tmp_path, root), "ptbxl", tmp_path / "out")
+    message = str(err.value)
+    assert message.startswith(f"{root / file}: {named}") and "\n" not in message
+    assert "restore the file from PhysioNet" in message
+
+
+@pytest.mark.parametrize("content, named", [(b"", "is empty"), (b"ecg_id,report\n1,\xe4\xfc\n", "is not UTF-8 text")])
+def test_an_empty_or_non_utf8_table_is_named(shared_data, tmp_path, content, named):
+    root = mini_copy(shared_data, tmp_path, ids=[])
+    (root / "ptbxl_database.csv").write_bytes(content)
+    with pytest.raises(BenchmarkError, match=rf"^{root / 'ptbxl_database.csv'} {named}"):
+        read_metadata(root)

@@ -29,6 +29,7 @@ Text: `report` (default) keeps the free-text report as recorded (about 71% Germa
 from __future__ import annotations
 
 import ast
+import math
 import sys
 import time
 from pathlib import Path
@@ -49,23 +50,77 @@ def split_of_fold(fold: int) -> str:
 
 
 def read_metadata(root: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """ptbxl_database.csv (indexed by ecg_id) and scp_statements.csv (indexed by statement code)."""
+    """ptbxl_database.csv (indexed by ecg_id) and scp_statements.csv (indexed by statement code), checked cell by
+    cell before any signal is read (check_metadata): a bad cell stops the run naming file, row, column and value."""
     root = Path(root)
     for name in (DATABASE, STATEMENTS):
         if not (root / name).exists():
             raise BenchmarkError(
                 f"{root / name} not found: the PTB-XL folder must hold {DATABASE}, {STATEMENTS} and records100/ or "
                 "records500/ as PhysioNet publishes them (set ptbxl_dir to such a folder, or leave it null to download)")
-    try:
-        db = pd.read_csv(root / DATABASE, index_col="ecg_id")
-        st = pd.read_csv(root / STATEMENTS, index_col=0)
-    except (ValueError, pd.errors.ParserError) as e:
-        raise BenchmarkError(f"cannot parse the PTB-XL metadata in {root}: {e}") from None
+    db, st = _read_table(root / DATABASE, "ecg_id"), _read_table(root / STATEMENTS, 0)
     need_db = {"patient_id", "report", "scp_codes", "strat_fold", "filename_lr", "filename_hr"}
     need_st = {"diagnostic", "diagnostic_class"}
     if need_db - set(db.columns) or need_st - set(st.columns):
         raise BenchmarkError(f"{root}: PTB-XL metadata lacks columns {sorted((need_db - set(db.columns)) | (need_st - set(st.columns)))}")
+    check_metadata(db, st, root)
     return db, st
+
+
+RESTORE = "correct the cell, or restore the file from PhysioNet (or delete it and set ptbxl_dir: null to download)"
+
+
+def _read_table(path: Path, index) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, index_col=index)
+    except UnicodeDecodeError as e:
+        raise BenchmarkError(f"{path} is not UTF-8 text (byte {e.object[e.start:e.start + 1]!r} at offset {e.start}): "
+                             f"{RESTORE}") from None
+    except pd.errors.EmptyDataError:
+        raise BenchmarkError(f"{path} is empty: {RESTORE}") from None
+    except (ValueError, pd.errors.ParserError) as e:
+        raise BenchmarkError(f"cannot parse {path}: {e}; {RESTORE}") from None
+
+
+def _bad_cells(values: pd.Series, ok) -> list[tuple[object, object]]:
+    """(row key, value) of every cell of `values` for which ok(value) is false."""
+    return [(k, v) for k, v in values.items() if not ok(v)]
+
+
+def _is_int(v, low=None, high=None) -> bool:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return False
+    return math.isfinite(f) and f == int(f) and (low is None or low <= f <= high)
+
+
+def check_metadata(db: pd.DataFrame, st: pd.DataFrame, root: Path) -> None:
+    """Every cell the labels, splits and patients are read from: ecg_id a unique integer, strat_fold 1-10,
+    patient_id a number or empty, and the statements' diagnostic/form/rhythm flags 1, 0 or empty. PhysioNet's
+    files hold only such values; anything else would silently change labels or splits (a flag written `yes` would
+    drop the statement from every label set), so the run stops naming the first bad cell and counting the rest."""
+    def empty(v) -> bool:
+        return v is None or (isinstance(v, float) and v != v) or (isinstance(v, str) and not v.strip())
+
+    checks = [
+        (DATABASE, "ecg_id", pd.Series(db.index, index=db.index), lambda v: _is_int(v), "a whole number"),
+        (DATABASE, "strat_fold", db["strat_fold"], lambda v: _is_int(v, 1, 10), "a fold number 1-10"),
+        (DATABASE, "patient_id", db["patient_id"], lambda v: empty(v) or _is_int(v), "a number (or empty)"),
+        *[(STATEMENTS, c, st[c], lambda v: empty(v) or _is_int(v, 0, 1), "1, 0 or empty")
+          for c in ("diagnostic", "form", "rhythm") if c in st.columns],
+    ]
+    for file, column, values, ok, wanted in checks:
+        bad = _bad_cells(values, ok)
+        if bad:
+            row = "ecg_id" if file == DATABASE else "statement"
+            more = f" ({len(bad) - 1} more such cell(s) in that column)" if len(bad) > 1 else ""
+            raise BenchmarkError(f"{root / file}: {row} {bad[0][0]}, column {column} holds {bad[0][1]!r}, which is not "
+                                 f"{wanted}{more}; {RESTORE}")
+    repeated = db.index[db.index.duplicated()]
+    if len(repeated):
+        raise BenchmarkError(f"{root / DATABASE}: ecg_id {repeated[0]} appears {int((db.index == repeated[0]).sum())} "
+                             f"times; each record must be listed once. {RESTORE}")
 
 
 def parse_codes(text) -> dict[str, float]:
@@ -80,11 +135,11 @@ LABEL_SETS = ("super", "sub", "form", "rhythm", "all")
 
 def set_members(statements: pd.DataFrame) -> dict[str, dict[str, str]]:
     """label set -> {statement code: the class it counts as} (see the module docstring)."""
-    diag = statements[statements["diagnostic"] == 1]
+    diag = statements[pd.to_numeric(statements["diagnostic"]) == 1]
     return {"super": diag["diagnostic_class"].dropna().to_dict(),
             "sub": diag["diagnostic_subclass"].dropna().to_dict(),
-            "form": {c: c for c in statements.index[statements["form"] == 1]},
-            "rhythm": {c: c for c in statements.index[statements["rhythm"] == 1]},
+            "form": {c: c for c in statements.index[pd.to_numeric(statements["form"]) == 1]},
+            "rhythm": {c: c for c in statements.index[pd.to_numeric(statements["rhythm"]) == 1]},
             "all": {c: c for c in statements.index}}
 
 
