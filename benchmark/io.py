@@ -69,31 +69,50 @@ FINISHED = ".finished"
 
 def keep_finished(files: list[Path], key: dict) -> None:
     """Keep finished outputs also under <their folder>/.finished/ (hard links: no extra space), with the `key`
-    they were made under. Snakemake deletes a job's outputs before it runs the job again, and it runs finished jobs
-    again when a SIGINT to snakemake alone flagged them incomplete (it waits for running jobs to finish, then marks
-    their outputs incomplete): `reuse_finished` then puts them back instead of recomputing them."""
+    they were made under and each file's SHA-256. Snakemake deletes a job's outputs before it runs the job again,
+    and it runs finished jobs again when a SIGINT to snakemake alone flagged them incomplete (it waits for running
+    jobs to finish, then marks their outputs incomplete): `reuse_finished` then puts them back instead of
+    recomputing them."""
     for f in map(Path, files):
         kept = f.parent / FINISHED / f.name
         kept.parent.mkdir(exist_ok=True)
         with atomic_path(kept) as tmp:
             _link_or_copy(f, tmp)
-        write_json(kept.with_name(kept.name + ".key.json"), key)
+        write_json(kept.with_name(kept.name + ".key.json"), {"key": key, "sha256": sha256_file(kept)})
 
 
 def reuse_finished(files: list[Path], key: dict) -> bool:
-    """Put back outputs kept by `keep_finished` under the same `key` (same settings, code and commit); True when
-    every one was there, False (nothing changed) otherwise."""
+    """Put back outputs kept by `keep_finished` under the same `key` (same settings, code and commit) and with the
+    bytes they were finished with; True when every one was there, False (nothing put back) otherwise. A kept file
+    is a hard link to the output, so an output damaged in place (truncated, edited) damaged it too: its checksum
+    tells, and the kept copies are dropped so that the step computes its outputs again."""
     kept = [Path(f).parent / FINISHED / Path(f).name for f in files]
     for k in kept:
         try:
-            if not k.exists() or json.loads(k.with_name(k.name + ".key.json").read_text()) != _plain(key):
+            record = json.loads(k.with_name(k.name + ".key.json").read_text())
+            if not k.exists() or record.get("key") != _plain(key):
                 return False
-        except (OSError, ValueError):
+        except (OSError, ValueError, AttributeError):
+            return False
+        if sha256_file(k) != record.get("sha256"):
+            import sys
+
+            print(f"warning: {k} no longer holds the bytes it was finished with (damaged or edited in place); it is "
+                  "not put back, and the step runs again", file=sys.stderr)
+            forget_finished(files)
             return False
     for f, k in zip(map(Path, files), kept):
         with atomic_path(f) as tmp:
             _link_or_copy(k, tmp)
     return True
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def forget_finished(files: list[Path]) -> None:

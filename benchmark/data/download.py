@@ -32,7 +32,7 @@ from pathlib import Path, PurePosixPath
 from typing import Callable, Iterable
 
 from benchmark.errors import BenchmarkError
-from benchmark.io import atomic_path
+from benchmark.io import atomic_path, sha256_file
 
 SUMS_FILE = "SHA256SUMS.txt"
 PHYSIONET_FILES = "https://physionet.org/files/"   # what download.mirror replaces
@@ -122,14 +122,6 @@ PHYSIONET = {
 
 
 # ------------------------------------------------------------------------------------------------ checksums
-def sha256_file(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(CHUNK), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def parse_sums(text: str, source: str = SUMS_FILE) -> dict[str, str]:
     """`<sha256> <relative path>` per line (sha256sum's format, optionally with `*` binary markers)."""
     sums = {}
