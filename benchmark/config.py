@@ -232,6 +232,18 @@ def config_hash(obj) -> str:
 RUN_SELECTION = "run_selection"
 
 
+# Keys that say where files lie, not what they hold: a local copy's content is fingerprinted (benchmark.data.content)
+# and a download is checksummed, so the same data under another spelling of its path (relative, absolute, a trailing
+# slash, another folder) is the same result.
+LOCATION_KEYS = ("ptbxl_dir", "cpsc2018_dir", "csn_dir", "mimic_ecg_dir", "raw_dir", "cache_dir")
+
+
+def placeless(settings: dict) -> dict:
+    """`settings` without the keys that only say where data and caches lie (LOCATION_KEYS)."""
+    return {k: v for k, v in settings.items() if k not in LOCATION_KEYS}
+
+
 def preset_hash(config: dict) -> str:
-    """Hash of a preset's settings, the same whether read from the preset or from a run's settings file."""
-    return config_hash({k: v for k, v in config.items() if k != RUN_SELECTION})
+    """Hash of a preset's settings, the same whether read from the preset or from a run's settings file, and
+    wherever its data lie."""
+    return config_hash({k: v for k, v in placeless(config).items() if k != RUN_SELECTION})

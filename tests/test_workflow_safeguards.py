@@ -204,3 +204,27 @@ def test_an_edited_local_copy_reruns_its_preparation_and_pretraining(shared_data
     assert next(line for line in labels if line.startswith("1,")).split(",")[3] == "MI"
     assert "put back" not in (results / "logs" / "pretrain" / "random_init_seed0.log").read_text()
     assert json.loads(Path(target).read_text())["run_hash"] != run_hash
+
+
+@pytest.mark.slow
+def test_the_same_local_copy_under_another_spelling_of_its_path_re_runs_nothing(shared_data, tmp_path):
+    """Relative, absolute, with a trailing slash: the same files. Before, the figures and the board re-ran (their
+    settings hash included the path as written); a location is not a result (benchmark.config.LOCATION_KEYS)."""
+    from test_data_ptbxl import mini_copy
+
+    root = mini_copy(shared_data, tmp_path, ids=range(1, 301))
+    work = tmp_path / "work"
+    work.mkdir()
+    cfg = yaml.safe_load((REPO / "config" / "local.yaml").read_text())
+    cfg.update(results_dir=str(tmp_path / "results"), cache_dir=str(tmp_path / "cache"), ptbxl_dir="../ptbxl",
+               cpsc2018_dir=None, methods=["random_init"], seeds=[0])
+    cfg["tasks"] = {"ptbxl_super": cfg["tasks"]["ptbxl_super"]}
+    cfg["evaluation"].update(linear_tasks=["ptbxl_super"], zeroshot_tasks=["ptbxl_super"], c_grid=[1.0])
+    preset = tmp_path / "preset.yaml"
+    preset.write_text(yaml.safe_dump(cfg))
+    first = subprocess.run(snakemake(work, preset), capture_output=True, text=True, timeout=900)
+    assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
+    for spelling in (str(root), f"{root}/", "../ptbxl/", f"../../{tmp_path.name}/ptbxl"):
+        dry = subprocess.run(snakemake(work, preset, "-n", "--config", f"ptbxl_dir={spelling}"), capture_output=True,
+                             text=True, timeout=900)
+        assert "Nothing to be done" in dry.stdout + dry.stderr, (spelling, (dry.stdout + dry.stderr)[-3000:])

@@ -18,7 +18,7 @@ from benchmark import config as bconfig, data as bdata, leaderboard, paths, step
 from benchmark.data import physionet  # noqa: E402
 from benchmark.evaluate import plots, prompts as prompt_sets  # noqa: E402
 from benchmark.config import (RUN_SELECTION, check_references, check_removed_keys, config_hash,  # noqa: E402
-                              result_settings, typed_overrides)
+                              placeless, result_settings, typed_overrides)
 from benchmark.errors import BenchmarkError  # noqa: E402
 from benchmark.io import write_json_once  # noqa: E402
 from benchmark.method import freeze_selection, run_settings  # noqa: E402
