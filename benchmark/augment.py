@@ -253,7 +253,8 @@ def arguments(name: str) -> list[str]:
 
 
 def resolve(spec, where: str = "a method config") -> list[dict]:
-    """The list of entries a config value stands for (a family name, a list, or nothing), checked: known names,
+    """The list of entries a config value stands for (a family name, a list of names or {name: ..., <arguments>}
+    entries, or nothing), checked: known names,
     known arguments (the functions take **_ for the sampling rate, so a misspelt argument would vanish), apply_p a
     probability. Errors name `where` and the closest valid spelling."""
     if spec is None:
@@ -266,10 +267,14 @@ def resolve(spec, where: str = "a method config") -> list[dict]:
     if not isinstance(spec, list):
         raise ConfigError(f"{where}: augmentations must be a family name ({', '.join(sorted(FAMILIES))}) or a list of "
                           f"{{name: ..., <arguments>}} entries, not {type(spec).__name__}")
+    spec = [{"name": e} if isinstance(e, str) else e for e in spec]   # a bare name: the augmentation's defaults
     for i, entry in enumerate(spec):
         name = entry.get("name") if isinstance(entry, dict) else None
-        if not isinstance(name, str) or name not in AUGMENTATIONS:
-            raise ConfigError(f"{where}[{i}]: unknown augmentation {name!r}{_close(str(name), AUGMENTATIONS)}; "
+        if not isinstance(name, str):
+            raise ConfigError(f"{where}[{i}]: {entry!r} is not an augmentation; write its name (e.g. gaussian_noise) "
+                              "or {name: gaussian_noise, <arguments>}")
+        if name not in AUGMENTATIONS:
+            raise ConfigError(f"{where}[{i}]: unknown augmentation {name!r}{_close(name, AUGMENTATIONS)}; "
                               f"available: {', '.join(sorted(AUGMENTATIONS))}")
         for arg in sorted(set(entry) - {"name", "apply_p"} - set(arguments(name))):
             raise ConfigError(f"{where}[{i}]: augmentation {name!r} has no argument {arg!r}"

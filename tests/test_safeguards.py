@@ -63,6 +63,19 @@ def test_a_missing_or_mistyped_param_or_augmentation_is_named(tmp_path):
         load_method(folder)
 
 
+def test_an_augmentation_may_be_a_bare_name_and_a_misspelt_one_is_named(tmp_path):
+    """Before: `[gaussian_noise]` and `[jitterr]` both gave "unknown augmentation None"."""
+    from benchmark.augment import Compose, resolve
+
+    assert resolve(["gaussian_noise"]) == [{"name": "gaussian_noise"}]
+    assert len(Compose.from_config(["gaussian_noise", {"name": "amplitude_scale", "apply_p": 0.5}], 100).steps) == 2
+    folder = copy_method(tmp_path, "simclr", lambda p: p.update(augmentations=["jitterr"]))
+    with pytest.raises(ConfigError, match=r"params.augmentations\[0\]: unknown augmentation 'jitterr'; available: amplitude_scale, "):
+        load_method(folder)
+    with pytest.raises(ConfigError, match=r"a method config\[0\]: 3 is not an augmentation; write its name "):
+        resolve([3])
+
+
 def test_a_param_may_not_take_the_name_of_a_run_fact(tmp_path):
     folder = method_folder(tmp_path, "clash", """
         class Method(benchmark.Method):
