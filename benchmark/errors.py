@@ -21,8 +21,9 @@ def storage_problem(e: BaseException, out: str | None = None) -> str | None:
     text = str(e)
     code = getattr(e, "errno", None)
     where = getattr(e, "filename", None) or out or "the step's output"
+    # torch.save words a refused write "basic_ios::clear: iostream error" or "unexpected pos N vs M" (its C++ writer)
     if code in (errno.ENOSPC, errno.EDQUOT) or any(s in text for s in (
-            "No space left on device", "StorageFull", "file write failed", "Disk quota exceeded")):
+            "No space left on device", "StorageFull", "file write failed", "Disk quota exceeded", "basic_ios::clear", "unexpected pos")):
         return (f"no space left on the device while writing {where}: free some space (or point results_dir / "
                 "cache_dir elsewhere) and re-run the same command; finished steps are kept and an interrupted "
                 "pre-training resumes from its last epoch")
