@@ -182,6 +182,34 @@ def write_npz(path: str | os.PathLike, **arrays) -> None:
             np.savez(f, **arrays)
 
 
+def remake_advice(path: str | os.PathLike) -> str:
+    """How to make a damaged workflow output again. Not "re-run the same command": Snakemake does not remake a file
+    that is missing or damaged while the files made from it (the board) are up to date."""
+    return (f"make it again by running the same snakemake command with `--forcerun {path}` added (Snakemake then runs "
+            "the step that writes it and every step after it)")
+
+
+def read_arrays(path: str | os.PathLike, mmap_mode: str | None = None, output: str | os.PathLike | None = None):
+    """An .npy file's array, or an .npz file's arrays as a dict (read whole, so a damaged member shows here); a
+    file cut short or edited after it was written stops with its name and a command that makes it again (`output`:
+    the workflow output whose step writes `path`, if not `path` itself)."""
+    import zipfile
+    import zlib
+
+    import numpy as np
+
+    try:
+        if Path(path).suffix == ".npz":
+            with np.load(path) as f:
+                return {k: f[k] for k in f.files}
+        return np.load(path, mmap_mode=mmap_mode)
+    except FileNotFoundError:
+        raise BenchmarkError(f"{path} does not exist; run the step that produces it first") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+        raise BenchmarkError(f"{path} is damaged ({type(e).__name__}: {e}): it was cut short or changed after it was "
+                             f"written; {remake_advice(output or path)}") from None
+
+
 def code_record_path(path: str | os.PathLike) -> Path:
     """Where the code record of an output that cannot hold one (an .npy, .npz or .csv file) lives: beside it."""
     path = Path(path)

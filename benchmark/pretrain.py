@@ -31,8 +31,8 @@ from benchmark.config import config_hash, result_settings
 from benchmark.data.store import load_store
 from benchmark.errors import BenchmarkError, TrainingDiverged
 from benchmark.inputs import InputAdapter, InputSpec
-from benchmark.io import (FINISHED, atomic_path, exclusive, keep_finished, read_code_record, read_json, reuse_finished,
-                          write_json)
+from benchmark.io import (FINISHED, atomic_path, exclusive, keep_finished, read_arrays, read_code_record, read_json,
+                          reuse_finished, write_json)
 from benchmark.method import MethodSpec, build_method
 from benchmark.optim import build_optimizer, build_schedule
 
@@ -201,7 +201,7 @@ def _pretrain(config: dict, spec: MethodSpec, seed: int, out_dir: Path, threads:
     idx = store.indices("train")
     text = None
     if spec.cls.needs_text:
-        text = np.load(paths.report_embeddings(config), mmap_mode="r")
+        text = read_arrays(paths.report_embeddings(config), mmap_mode="r")
         if text.shape[0] != len(store):
             raise BenchmarkError(f"{paths.report_embeddings(config)} has {text.shape[0]} rows but the dataset has "
                                  f"{len(store)} records; delete it and re-run")

@@ -7,6 +7,7 @@ hash of the texts, so a second run (or another preset over the same reports) reu
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -112,7 +113,10 @@ def embed_texts(model: str, texts: list[str], cache_dir: str | Path, device: str
     """Embeddings of `texts` by the frozen `model`, computed once and then read from `cache_dir`."""
     path = Path(cache_dir) / model.replace("/", "__") / f"{cache_key(model, texts)}.npy"
     if path.exists():
-        return np.load(path)
+        try:
+            return np.load(path)
+        except (OSError, ValueError, EOFError) as e:   # a cache entry cut short: computed again
+            print(f"warning: {path} is damaged ({e}); embedding the texts again", file=sys.stderr)
     emb = FrozenTextEncoder(model, device=device).encode(list(texts)).astype(np.float32)
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:

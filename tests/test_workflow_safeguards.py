@@ -228,3 +228,33 @@ def test_the_same_local_copy_under_another_spelling_of_its_path_re_runs_nothing(
         dry = subprocess.run(snakemake(work, preset, "-n", "--config", f"ptbxl_dir={spelling}"), capture_output=True,
                              text=True, timeout=900)
         assert "Nothing to be done" in dry.stdout + dry.stderr, (spelling, (dry.stdout + dry.stderr)[-3000:])
+
+
+@pytest.mark.slow
+def test_a_damaged_kept_file_is_named_with_a_command_that_remakes_it(tmp_path):
+    """A truncated features file: the step that reads it names it and says to add `--forcerun <it>`; the board made
+    from the metrics Snakemake then deleted goes too. Before: "zipfile.BadZipFile: File is not a zip file", and the
+    advised re-run found "Nothing to be done" with a metrics file missing under a board that still showed it."""
+    cfg = tiny_config_dict(tmp_path, methods=["random_init"])
+    cfg["evaluation"].update(linear_tasks=["synth_ptbxl_super"], zeroshot_tasks=[])
+    preset = tmp_path / "preset.yaml"
+    preset.write_text(yaml.safe_dump(cfg))
+    (tmp_path / "work").mkdir()
+    first = subprocess.run(snakemake(tmp_path / "work", preset), capture_output=True, text=True, timeout=900)
+    assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
+    features = tmp_path / "results" / "features" / "random_init" / "seed0" / "synth_ptbxl.npz"
+    board = tmp_path / "results" / "leaderboard.md"
+    with open(features, "r+b") as f:
+        f.truncate(1000)
+    failed = subprocess.run(snakemake(tmp_path / "work", preset), capture_output=True, text=True, timeout=900)
+    out = failed.stdout + failed.stderr
+    assert failed.returncode != 0
+    assert (f"  linear: error (linear): {features} is damaged (BadZipFile: File is not a zip file): it was cut short "
+            "or changed after it was written; make it again by running the same snakemake command with "
+            f"`--forcerun {features}` added") in out
+    assert f"The board {board} was removed" in out and not board.exists()
+    remade = subprocess.run(snakemake(tmp_path / "work", preset, "--forcerun", str(features)), capture_output=True,
+                            text=True, timeout=900)
+    assert remade.returncode == 0 and board.exists(), remade.stdout[-2000:] + remade.stderr[-2000:]
+    again = subprocess.run(snakemake(tmp_path / "work", preset, "-n"), capture_output=True, text=True, timeout=900)
+    assert "Nothing to be done" in again.stdout + again.stderr

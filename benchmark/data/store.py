@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmark.io import atomic_path, read_json, stable_hash, write_json
+from benchmark.io import atomic_path, read_arrays, read_json, stable_hash, write_json
 from benchmark.errors import BenchmarkError
 
 LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
@@ -244,7 +244,7 @@ def load_store(root: str | Path) -> ECGStore:
     columns = pd.read_csv(root / "records.csv", nrows=0).columns
     text = {c: str for c in columns if c in ("ecg_id", "patient_id", "report") or c.startswith("labels")}
     records = pd.read_csv(root / "records.csv", dtype=text, keep_default_na=False)
-    signals = np.load(root / "signals.npy", mmap_mode="r")
+    signals = read_arrays(root / "signals.npy", mmap_mode="r", output=root / "meta.json")
     if signals.shape[0] != len(records) or list(signals.shape) != meta["shape"]:
         raise BenchmarkError(f"{root}: signals.npy shape {signals.shape} does not match records.csv ({len(records)} rows)"
                          f" and meta.json {meta['shape']}; delete the folder and re-run")

@@ -17,6 +17,7 @@ from benchmark.evaluate import metrics as M
 from benchmark.evaluate.linear import headline
 from benchmark.evaluate.stats import bootstrap_resamples, interval, paired, seed_draws, seed_mean, task_seed
 from benchmark.evaluate.zeroshot import KEYS, per_class
+from benchmark.io import read_arrays
 
 BASELINE = "random_init"
 PAPER_ORDER = ["random_init", "cpc", "simclr", "byol", "simsiam", "tstcc", "clocs", "astcl", "etp"]
@@ -40,11 +41,7 @@ def load_predictions(config: dict, kind: str, task: str, seeds: dict[str, list[i
     for m, method_seeds in seeds.items():
         for s in method_seeds:
             path = paths.predictions(config, kind, m, s, task)
-            try:
-                with np.load(path) as f:
-                    preds[(m, s)] = {k: f[k] for k in f.files}
-            except FileNotFoundError:
-                raise BenchmarkError(f"{path} does not exist; run the evaluation step that writes it") from None
+            preds[(m, s)] = read_arrays(path)
             if y is None:
                 y = preds[(m, s)]["y"]
             elif not np.array_equal(y, preds[(m, s)]["y"]):

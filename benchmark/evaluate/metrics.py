@@ -39,7 +39,6 @@ def auc_per_class(y1h: np.ndarray, scores: np.ndarray, W=None) -> np.ndarray:
     the sums are exact integers (int16 where they fit): a quarter of float64's memory traffic, and the same
     result; the division is float64."""
     W = _weights(W, len(scores))
-    n = len(scores)
     if W.size and W.min() >= 0 and W.max() <= 255 and np.array_equal(W, np.round(W)):
         # sums of a row stay below n x 255; their pair counts below n^2 x 255^2 / 2
         total = np.int16 if W.sum(1).max() <= np.iinfo(np.int16).max else np.int64

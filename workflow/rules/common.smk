@@ -116,12 +116,26 @@ def report_failures(log) -> None:
     """Print each failed job with its one-line error (benchmark/failures.py). Snakemake may call onerror twice."""
     from benchmark import failures
 
+    retire_board()
     for path in [log] if isinstance(log, (str, Path)) else list(log or []):
         text = failures.summary(path)
         if text and path not in _REPORTED:
             _REPORTED.add(path)
             print(f"\n{text}\nA step's whole output is in its log. Fix what the error names and run the same "
                   "command again: finished steps are kept, an interrupted pre-training resumes.", file=sys.stderr)
+
+
+def retire_board() -> None:
+    """A failed job's outputs are deleted by Snakemake; where the board showed them, the board no longer describes
+    the results on disk, and Snakemake would not remake the missing file while the board is up to date ("Nothing to
+    be done"). The board's files go too, so the next run makes the missing results and the board again."""
+    made_from = every_metrics_file(None) + expand(rules.compare.output[0], task=EVAL_TASKS) + list(PLOTS.values())
+    missing = [f for f in map(Path, made_from) if not f.exists()]
+    if missing and Path(LEADERBOARD).exists():
+        for f in BOARD.values():
+            Path(f).unlink(missing_ok=True)
+        print(f"\nThe board {LEADERBOARD} was removed: {len(missing)} of the files it was made from are gone (e.g. "
+              f"{missing[0]}); the next run makes them and the board again.", file=sys.stderr)
 
 
 def hash_of(*keys, method=None):

@@ -12,7 +12,7 @@ from benchmark.errors import BenchmarkError
 from benchmark.evaluate.linear import evaluate_fractions
 from benchmark.evaluate.steps.common import result_fields, task, train_log
 from benchmark.evaluate.tasks import subset_positions
-from benchmark.io import read_code_record, write_json, write_npz
+from benchmark.io import read_arrays, read_code_record, write_json, write_npz
 
 
 def linear(config: dict, method: str, seed: int, task_name: str, features, subsets, out, predictions,
@@ -22,7 +22,7 @@ def linear(config: dict, method: str, seed: int, task_name: str, features, subse
     device = runtime.pick_device(config["device"])
     settings, store, data = task(config, task_name)
     info = train_log(config, method, seed)
-    saved = np.load(features)
+    saved = read_arrays(features)
     if not np.array_equal(saved["ecg_id"], store.records["ecg_id"].to_numpy().astype(str)):
         raise BenchmarkError(f"{features} was extracted from another version of dataset {settings['dataset']}; "
                              "delete it and re-run")
