@@ -27,18 +27,27 @@ def failed_jobs(snakemake_log: str | Path) -> list[tuple[str, str | None]]:
     return out
 
 
+# a progress bar's line (tqdm: "epoch 2/2:   8%|▊    | 2/24 [00:01<...]"): never the error
+_PROGRESS = re.compile(r"\d+%\|")
+
+
 def error_line(job_log: str | Path) -> str:
-    """The line that says what went wrong: the step's `error (<step>): ...` line, else the last line of a
-    traceback (`SomeError: ...`), else the last line written."""
+    """The line that says what went wrong: the step's `error (<step>): ...` line (with the lines it introduces, when
+    it ends with a colon, e.g. the bad records it counts), else the last line of a traceback (`SomeError: ...`);
+    a log without either belongs to a step stopped from outside, and says so with its last line that is not a
+    progress bar."""
     try:
         lines = [ln.strip() for ln in re.split(r"[\r\n]+", Path(job_log).read_text(errors="replace")) if ln.strip()]
     except OSError:
         return f"(no log at {job_log})"
     for pattern in (r"^error \(", r"^[A-Za-z_.]*(Error|Exception|Interrupt)\b.*:"):
-        found = [ln for ln in lines if re.match(pattern, ln)]
+        found = [i for i, ln in enumerate(lines) if re.match(pattern, ln)]
         if found:
-            return found[-1]
-    return lines[-1] if lines else "(the log is empty)"
+            i = found[-1]
+            return " ".join(lines[i:i + 4]) if lines[i].endswith(":") else lines[i]
+    said = [ln for ln in lines if not _PROGRESS.search(ln)]
+    return ("no error in its log: the step was stopped from outside (killed for memory or by a signal, or its disk "
+            "filled up while it wrote the log)" + (f"; its last line: {said[-1]}" if said else ""))
 
 
 def summary(snakemake_log: str | Path) -> str:

@@ -182,6 +182,18 @@ def test_failed_jobs_are_listed_with_their_one_line_error(tmp_path):
     assert failures.summary(log) == (
         f"2 job(s) failed:\n  pretrain: error (pretrain): methods/x: boom\n    log: {tmp_path}/logs/a.log\n"
         f"  features: ValueError: bad shape\n    log: {tmp_path}/logs/b.log")
+    # an error that lists what it counts on the lines after it: they come along (before: "1 bad record(s):")
+    (tmp_path / "logs" / "c.log").write_text("error (prepare): dataset ptbxl: 1 bad record(s):\n  2: truncated signal"
+                                             "\nFix or remove the files, or set `bad_records: skip`\n")
+    assert failures.error_line(tmp_path / "logs" / "c.log") == (
+        "error (prepare): dataset ptbxl: 1 bad record(s): 2: truncated signal Fix or remove the files, or set "
+        "`bad_records: skip`")
+    # a step killed mid-epoch left no error, only its progress bar (before: shown as the error)
+    (tmp_path / "logs" / "d.log").write_text("[simclr seed 0] 24 steps per epoch\npretrain: simclr s0 epoch 2/2:   "
+                                             "8%|▊         | 2/24 [00:01<00:12,  1.8it/s]")
+    assert failures.error_line(tmp_path / "logs" / "d.log") == (
+        "no error in its log: the step was stopped from outside (killed for memory or by a signal, or its disk filled "
+        "up while it wrote the log); its last line: [simclr seed 0] 24 steps per epoch")
 
 
 # ------------------------------------------------------------------------------------------------ training
