@@ -185,8 +185,8 @@ def write_npz(path: str | os.PathLike, **arrays) -> None:
 def remake_advice(path: str | os.PathLike) -> str:
     """How to make a damaged workflow output again. Not "re-run the same command": Snakemake does not remake a file
     that is missing or damaged while the files made from it (the board) are up to date."""
-    return (f"make it again by running the same snakemake command with `--forcerun {path}` added (Snakemake then runs "
-            "the step that writes it and every step after it)")
+    return (f"make it again: run the same snakemake command with `--forcerun {path}` added (Snakemake then runs the "
+            "step that writes it and every step after it)")
 
 
 def read_arrays(path: str | os.PathLike, mmap_mode: str | None = None, output: str | os.PathLike | None = None):

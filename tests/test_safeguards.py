@@ -333,3 +333,15 @@ def test_a_kept_output_damaged_in_place_is_not_put_back(toy, capsys):  # noqa: F
     assert spec.cls.calls > 0 and "put back" not in err.replace("not put back", "")
     assert f"{out / '.finished' / 'model.safetensors'} no longer holds the bytes it was finished with" in err
     assert (out / "model.safetensors").read_bytes() == written   # trained again, deterministically
+
+
+def test_a_damaged_model_is_named_with_the_command_that_remakes_it(tmp_path):
+    from benchmark.checkpoints import CheckpointError
+    from benchmark.encoders import ResNet18_1D
+    from benchmark.evaluate.encode import load_weights
+
+    model = tmp_path / "model.safetensors"
+    model.write_bytes(b"\x10\x00")   # cut short
+    with pytest.raises(CheckpointError, match=rf"cannot read {model} as safetensors \(.*\)\. make it again: run the "
+                                              rf"same snakemake command with `--forcerun {model}` added"):
+        load_weights(ResNet18_1D(), model, "the encoder")

@@ -250,7 +250,7 @@ def test_a_damaged_kept_file_is_named_with_a_command_that_remakes_it(tmp_path):
     out = failed.stdout + failed.stderr
     assert failed.returncode != 0
     assert (f"  linear: error (linear): {features} is damaged (BadZipFile: File is not a zip file): it was cut short "
-            "or changed after it was written; make it again by running the same snakemake command with "
+            "or changed after it was written; make it again: run the same snakemake command with "
             f"`--forcerun {features}` added") in out
     assert f"The board {board} was removed" in out and not board.exists()
     remade = subprocess.run(snakemake(tmp_path / "work", preset, "--forcerun", str(features)), capture_output=True,

@@ -67,7 +67,7 @@ def read_metadata(root: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return db, st
 
 
-RESTORE = "correct the cell, or restore the file from PhysioNet (or delete it and set ptbxl_dir: null to download)"
+RESTORE = "restore the file from PhysioNet (or set ptbxl_dir: null to download PTB-XL)"
 
 
 def _read_table(path: Path, index) -> pd.DataFrame:
@@ -116,11 +116,11 @@ def check_metadata(db: pd.DataFrame, st: pd.DataFrame, root: Path) -> None:
             row = "ecg_id" if file == DATABASE else "statement"
             more = f" ({len(bad) - 1} more such cell(s) in that column)" if len(bad) > 1 else ""
             raise BenchmarkError(f"{root / file}: {row} {bad[0][0]}, column {column} holds {bad[0][1]!r}, which is not "
-                                 f"{wanted}{more}; {RESTORE}")
+                                 f"{wanted}{more}; correct the cell, or {RESTORE}")
     repeated = db.index[db.index.duplicated()]
     if len(repeated):
         raise BenchmarkError(f"{root / DATABASE}: ecg_id {repeated[0]} appears {int((db.index == repeated[0]).sum())} "
-                             f"times; each record must be listed once. {RESTORE}")
+                             f"times; each record must be listed once: {RESTORE}")
 
 
 def parse_codes(text) -> dict[str, float]:

@@ -24,6 +24,8 @@ def load_weights(module, path, what: str) -> None:
     """Load the safetensors file a pre-training step exported into `module`, strictly, and set eval mode."""
     from benchmark.checkpoints import load_strict, read_tensors
 
-    remedy = "re-run its pre-training (delete its folder under results/<preset>/pretrain/)"
+    from benchmark.io import remake_advice
+
+    remedy = remake_advice(path)   # an output of the pre-training step
     load_strict(module, read_tensors(path, remedy=remedy), f"{what} from {path}", remedy)
     module.eval()
