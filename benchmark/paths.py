@@ -85,3 +85,21 @@ def stats(config: dict, task: str) -> Path:
 
 def plots(config: dict) -> Path:
     return results(config) / "plots"
+
+
+def check_writable(config: dict) -> None:
+    """The folders a run writes (results_dir, cache_dir) must be writable: checked when the workflow is built, so a
+    read-only mount is named at once, not as Snakemake's "write-protected output files" of the first job to run."""
+    import os
+
+    from benchmark.errors import ConfigError
+
+    for key in ("results_dir", "cache_dir"):
+        folder = Path(config[key]).absolute()
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        if not os.access(folder, os.W_OK):
+            why = ("it is on a read-only file system" if os.statvfs(folder).f_flag & os.ST_RDONLY else
+                   "this user may not write it")
+            raise ConfigError(f"{key} is {config[key]!r}, and {folder} cannot be written ({why}): make it writable, "
+                              f"or point {key} at a writable folder (--config {key}=...)")

@@ -25,3 +25,20 @@ def test_a_repeated_seed_or_an_unknown_key_stops_the_workflow_in_one_line_each(t
     assert "  seeds: [0, 0] repeats 0: list each value once" in out.splitlines()
     assert "  (top level): unknown key 'pretrian' (did you mean 'pretrain'?)" in out
     assert "Failed validating" not in out and "'$schema'" not in out  # not the schema and config dump
+
+
+def test_a_results_folder_that_cannot_be_written_is_named_at_start_up(tmp_path, monkeypatch):
+    """Before: Snakemake's "Write-protected output files for rule pretrain" at the first job to run."""
+    import os
+
+    import pytest
+
+    from benchmark import paths
+    from benchmark.errors import ConfigError
+
+    cfg = tiny_config_dict(tmp_path)
+    paths.check_writable(cfg)   # tmp_path is writable
+    monkeypatch.setattr(os, "access", lambda p, mode: not str(p).startswith(str(tmp_path)))
+    with pytest.raises(ConfigError, match=rf"^results_dir is '{tmp_path}/results', and {tmp_path} cannot be written "
+                                          r"\(.*\): make it writable, or point results_dir at a writable folder"):
+        paths.check_writable(cfg)

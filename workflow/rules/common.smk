@@ -42,6 +42,7 @@ validate(config, "../schemas/config.schema.yaml")  # fills in the defaults, in p
 try:
     check_references(config)
     bdata.check_sources(config)
+    paths.check_writable(config)
     METHODS, METHOD_SEEDS, LEFT_OUT, _frozen = freeze_selection(config)
 except BenchmarkError as e:
     raise WorkflowError(f"cannot build the workflow: {e}") from None
