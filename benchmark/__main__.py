@@ -23,9 +23,14 @@ def command(name: str, *required: str, arguments: tuple = (), config: bool = Tru
 
 
 def _config(args):
+    """The step's settings; the CPU kernels they name are pinned before the step computes anything (the workflow
+    sets them for its jobs already; this covers a step run by hand)."""
+    from benchmark import kernels
     from benchmark.config import load_config
 
-    return load_config(args.config)
+    config = load_config(args.config)
+    kernels.apply(config["kernels"])
+    return config
 
 
 @command("prepare", "dataset", "out")

@@ -121,7 +121,7 @@ def pretrain_run_hash(config: dict, spec: MethodSpec, seed: int) -> str:
                         "store": store_identity(read_json(store / "meta.json")) if (store / "meta.json").exists()
                         else None,
                         "reports": sha256_file(reports) if spec.cls.needs_text and reports.exists() else None,
-                        "code": stepcode.fingerprint("pretrain", spec.folder)})
+                        "code": stepcode.fingerprint("pretrain", spec.folder), "kernels": config["kernels"]})
 
 
 def epochs_for(config: dict, spec: MethodSpec) -> int:

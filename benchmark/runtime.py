@@ -16,20 +16,18 @@ from __future__ import annotations
 import os
 import platform
 import random
-from functools import lru_cache
 from importlib import metadata
 
 import numpy as np
 import torch
 
 from benchmark.errors import ConfigError
+from benchmark.kernels import PORTABLE, cpu
 
 # Libraries whose kernels decide a result's last bits; their versions go into every result.
 STACK = ("torch", "numpy", "scipy", "scikit-learn", "transformers")
-# Vector extensions of x86 CPUs that change which kernels run (from /proc/cpuinfo's flags).
-VECTOR_FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_tile", "amx_bf16")
-# Environment variables that pin the code paths of torch's own kernels, oneDNN and MKL.
-CODE_PATH_VARIABLES = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS")
+# Environment variables that pin the code paths of torch's own kernels, oneDNN and MKL (benchmark.kernels).
+CODE_PATH_VARIABLES = tuple(PORTABLE)
 
 
 def pick_device(setting: str) -> torch.device:
@@ -67,23 +65,6 @@ def device_name(device: torch.device) -> str:
     return f"CPU ({platform.processor() or platform.machine()}, {n} thread{'s' if n != 1 else ''})"
 
 
-@lru_cache(maxsize=1)
-def _cpu() -> tuple[str, list[str]]:
-    """(CPU model, its vector extensions that change kernels), from /proc/cpuinfo where there is one."""
-    model, flags = "", []
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                key, _, value = line.partition(":")
-                if key.strip() == "model name" and not model:
-                    model = value.strip()
-                elif key.strip() == "flags" and not flags:
-                    flags = [v for v in VECTOR_FLAGS if v in value.split()]
-    except OSError:
-        pass
-    return model or platform.processor() or platform.machine(), flags
-
-
 def _version(package: str) -> str | None:
     try:
         return metadata.version(package)
@@ -94,7 +75,7 @@ def _version(package: str) -> str | None:
 def environment(device: torch.device | None = None) -> dict:
     """What a step ran on, as far as it can move a number: library versions, the CPU and the vector paths its
     kernels took (or the GPU, CUDA and cuDNN), threads, and whether deterministic algorithms were on."""
-    model, flags = _cpu()
+    model, flags = cpu()
     env = {"stack": {p: _version(p) for p in STACK} | {"torch": torch.__version__},
            "python": platform.python_version(), "cpu": model, "cpu_vector_extensions": flags,
            "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),

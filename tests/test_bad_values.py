@@ -42,3 +42,20 @@ def test_a_results_folder_that_cannot_be_written_is_named_at_start_up(tmp_path, 
     with pytest.raises(ConfigError, match=rf"^results_dir is '{tmp_path}/results', and {tmp_path} cannot be written "
                                           r"\(.*\): make it writable, or point results_dir at a writable folder"):
         paths.check_writable(cfg)
+
+
+def test_portable_kernels_pin_avx2_and_a_cpu_without_it_is_told_the_key(monkeypatch):
+    from benchmark import kernels
+    from benchmark.errors import ConfigError
+
+    import pytest
+
+    monkeypatch.setattr(kernels, "cpu", lambda: ("Some CPU", ["avx2", "fma", "avx512f"]))
+    assert kernels.variables("portable") == {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2",
+                                             "MKL_ENABLE_INSTRUCTIONS": "AVX2", "MKL_CBWR": "AVX2"}
+    assert kernels.variables("native") == {}
+    monkeypatch.setattr(kernels, "cpu", lambda: ("Old CPU", ["fma"]))
+    with pytest.raises(ConfigError, match=r"^kernels: portable pins AVX2 kernels, which this CPU \(Old CPU, .*\) does "
+                                          r"not have; set `kernels: native` \(--config kernels=native\)"):
+        kernels.variables("portable")
+    assert kernels.variables("native") == {}

@@ -29,7 +29,7 @@ def setup(tmp_path_factory):
                             "split": ["train"] * 32 + ["val"] * 4 + ["test"] * 4, "labels": "NORM",
                             "report": [f"report {i}" for i in range(n)]})
     signals = rng.normal(size=(n, 12, 500)).astype(np.float32)
-    config = {"results_dir": str(tmp / "results"), "device": "cpu", "amp": False, "cache_dir": str(tmp / "cache"),
+    config = {"results_dir": str(tmp / "results"), "device": "cpu", "kernels": "portable", "amp": False, "cache_dir": str(tmp / "cache"),
               "datasets": {"toy": {"source": "synthetic"}}, "data": {}, "download": {"weights": False},
               "pretrain": {"dataset": "toy", "text_model": "toy-text", "epochs": 1, "batch_size": 8,
                            "deterministic": True}}

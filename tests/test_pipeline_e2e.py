@@ -28,6 +28,14 @@ def test_snakemake_dag_end_to_end(tiny_config, tmp_path):
     log = json.loads((tmp_path / "results" / "pretrain" / "etp" / "seed0" / "train_log.json").read_text())
     assert steps.pop("random_init") == 0 and set(steps.values()) == {log["epochs"] * log["steps_per_epoch"]}
     assert log["steps"] > 0
+    # every step ran on the portable kernels the workflow pinned (benchmark/kernels.py), and says so
+    from benchmark.kernels import PORTABLE
+
+    assert log["environment"]["code_path_variables"] == PORTABLE
+    assert log["environment"]["torch_cpu_capability"] in ("AVX2", "DEFAULT")
+    metrics = json.loads((tmp_path / "results" / "metrics" / "linear" / "etp" / "seed0" / "synth_cpsc.json").read_text())
+    assert metrics["provenance"]["eval_environment"]["code_path_variables"] == PORTABLE
+    assert "- CPU kernels: `portable` (torch, oneDNN and MKL pinned to AVX2)" in md
     assert "Table 1" in md and "Table 2" in md and "Table 3" in md
     linear = {(r["method"], r["task"]) for r in board["linear"]}
     assert ("etp", "synth_ptbxl_super") in linear and ("random_init", "synth_cpsc") in linear

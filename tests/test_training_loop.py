@@ -50,7 +50,7 @@ def toy(tmp_path):
     (folder / "method.py").write_text(METHOD)
     (folder / "config.yaml").write_text("optimizer: {name: adam, lr: 0.01}\nschedule: {name: cosine}\n")
     spec = load_method(folder)
-    config = {"results_dir": str(tmp_path / "results"), "device": "cpu", "amp": False,
+    config = {"results_dir": str(tmp_path / "results"), "device": "cpu", "kernels": "portable", "amp": False,
               "datasets": {"toy": {"source": "synthetic"}}, "data": {},
               "pretrain": {"dataset": "toy", "text_model": "none", "epochs": 3, "batch_size": 8}}
     spec.cls.calls, spec.cls.crash_at, spec.cls.nan_at, spec.cls.returns = 0, None, None, "tensor"

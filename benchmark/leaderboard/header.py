@@ -184,6 +184,7 @@ def header(board, machine: dict) -> str:
               "- Data: " + "; ".join(_dataset(n, d, board.metas.get(n)) for n, d in config["datasets"].items()),
               f"- Signals: {config['data']['sampling_rate']} Hz, {config['data']['seconds']} s, 12 leads, "
               f"normalisation `{config['data']['normalisation']}`",
+              kernels_line(config),
               f"- Pre-training: train split of `{pre['dataset']}` ({'/'.join(map(str, pre_records)) or '?'} records; "
               f"reports of the training split only), {pre['epochs']} epoch(s) at batch {pre['batch_size']} = "
               f"{budget}; text model `{pre['text_model']}` (frozen)",
@@ -216,3 +217,14 @@ def _pretrained_by(machine: dict) -> str:
     another command, e.g. more seeds)."""
     other = [c for c in machine.get("pretrain_commands", []) if c != machine["command"]]
     return "; pre-trained by " + ", ".join(f"`{c}`" for c in other) if other else ""
+
+
+def kernels_line(config: dict) -> str:
+    """Which CPU kernels the numbers were computed with (benchmark/kernels.py), and what that means for a rerun."""
+    if config.get("kernels", "portable") == "portable":
+        return ("- CPU kernels: `portable` (torch, oneDNN and MKL pinned to AVX2): another x86-64 CPU with AVX2 re-runs "
+                "these numbers bit for bit with the same library versions and threads; `python -m benchmark verify` "
+                "checks one method and seed on yours")
+    return ("- **CPU kernels: `native`** (each library took this machine's widest vector path): these numbers are this "
+            "machine's; on another CPU they differ in the last bits and a few marks may move (the published boards "
+            "use `kernels: portable`)")

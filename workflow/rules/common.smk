@@ -14,7 +14,7 @@ from snakemake.utils import update_config, validate
 REPO = Path(workflow.basedir).parent
 sys.path.insert(0, str(REPO))
 
-from benchmark import config as bconfig, data as bdata, leaderboard, paths, stepcode, text, weights  # noqa: E402
+from benchmark import config as bconfig, data as bdata, kernels, leaderboard, paths, stepcode, text, weights  # noqa: E402
 from benchmark.data import physionet  # noqa: E402
 from benchmark.evaluate import plots, prompts as prompt_sets  # noqa: E402
 from benchmark.config import (RUN_SELECTION, check_references, check_removed_keys, config_hash,  # noqa: E402
@@ -43,6 +43,7 @@ try:
     check_references(config)
     bdata.check_sources(config)
     paths.check_writable(config)
+    kernels.apply(config["kernels"])   # every job inherits the pinned CPU kernels (benchmark/kernels.py)
     METHODS, METHOD_SEEDS, LEFT_OUT, _frozen = freeze_selection(config)
 except BenchmarkError as e:
     raise WorkflowError(f"cannot build the workflow: {e}") from None

@@ -143,6 +143,7 @@ rule embed_reports:
     output:
         paths.report_embeddings(config),
     params:
+        kernels=config["kernels"],  # CPU kernels change the last bits (benchmark/kernels.py)
         h=text_model_hash(),
         code=code_of("embed-reports"),
     threads: CORES

@@ -25,6 +25,7 @@ rule features:
     output:
         paths.features(config, "{method}", "{seed}", "{dataset}"),
     params:
+        kernels=config["kernels"],  # CPU kernels change the last bits (benchmark/kernels.py)
         h=lambda w: config_hash(config["datasets"][w.dataset]),
         code=code_of("features"),
     log:
@@ -47,6 +48,7 @@ rule linear:
         metrics=paths.metrics(config, "linear", "{method}", "{seed}", "{task}"),
         predictions=paths.predictions(config, "linear", "{method}", "{seed}", "{task}"),
     params:
+        kernels=config["kernels"],  # CPU kernels change the last bits (benchmark/kernels.py)
         h=lambda w: config_hash({"task": records_of(w.task), "c": EVAL["c_grid"]}),
         code=code_of("linear"),
     log:
@@ -69,6 +71,7 @@ rule zeroshot:
         metrics=paths.metrics(config, "zeroshot", "{method}", "{seed}", "{task}"),
         predictions=paths.predictions(config, "zeroshot", "{method}", "{seed}", "{task}"),
     params:
+        kernels=config["kernels"],  # CPU kernels change the last bits (benchmark/kernels.py)
         h=lambda w: config_hash({"task": records_of(w.task), "names": config["tasks"][w.task]["prompt_names"],
                                  "prompt": EVAL["prompt"], "prompt_set": prompt_set_spec(w)}),
         code=code_of("zeroshot"),

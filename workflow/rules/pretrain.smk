@@ -8,6 +8,7 @@ rule pretrain:
         model=paths.results(config) / "pretrain" / "{method}" / "seed{seed}" / "model.safetensors",
         log=paths.results(config) / "pretrain" / "{method}" / "seed{seed}" / "train_log.json",
     params:
+        kernels=config["kernels"],  # CPU kernels change the last bits (benchmark/kernels.py)
         h=lambda w: hash_of("pretrain", "data", "device", "amp", method=w.method),
         code=code_of("pretrain"),
     threads: PRETRAIN_THREADS
