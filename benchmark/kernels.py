@@ -46,7 +46,8 @@ def cpu() -> tuple[str, list[str]]:
 def variables(setting: str) -> dict[str, str]:
     """The environment a step runs under for a `kernels` setting; a CPU that cannot take it is refused."""
     if setting not in SETTINGS:
-        raise ConfigError(f"kernels is {setting!r}; write portable (AVX2 kernels, reproducible on other CPUs) or native")
+        raise ConfigError(f"kernels is {setting!r}; write portable (AVX2 kernels, reproducible on other CPUs) or "
+                          "native")
     if setting == "native":
         return {}
     model, flags = cpu()

@@ -201,3 +201,30 @@ def test_subset_file_listing_foreign_or_non_train_records_is_refused():
         subset_positions(data, bad, 0.1, 0, "subsets.csv")
     with pytest.raises(Exception, match="does not hold"):
         subset_positions(data, bad.assign(ecg_id=["zz", "r1"]), 0.1, 0, "subsets.csv")
+
+
+def _table1(ps: dict[str, float], fraction: str = "1") -> dict:
+    """A task's statistics whose column (linear AUC at `fraction`) holds one test against random init per method,
+    each with the uncorrected p given and an interval that excludes 0."""
+    methods = {m: {"vs_random_init": {"diff_lo": 0.01, "diff_hi": 0.2, "p": p, "distinguishable": True}}
+               for m, p in ps.items()}
+    return {"task": "t", "linear": {fraction: {"auc": {"methods": methods}, "f1": {"methods": {}}}}}
+
+
+def test_marks_are_benjamini_hochberg_over_a_table_with_the_uncorrected_p_kept():
+    from benchmark.evaluate.multiplicity import correct
+
+    # p 0.01, 0.04, 0.5 in one table: BH-adjusted 0.03, 0.06, 0.5 (by hand: p_(k) m / k, then the running minimum
+    # from the largest), so at alpha 0.05 only the first stays an arrow
+    stats = {"a": _table1({"x": 0.01, "y": 0.04}), "b": _table1({"z": 0.5})}
+    out = correct(stats, 0.95)
+    x, y = (out["a"]["linear"]["1"]["auc"]["methods"][m]["vs_random_init"] for m in ("x", "y"))
+    assert x["p_adjusted"] == pytest.approx(0.03) and x["distinguishable"]
+    assert y["p_adjusted"] == pytest.approx(0.06) and not y["distinguishable"] and y["distinguishable_uncorrected"]
+    assert y["p"] == 0.04 and y["family"] == "Table 1 (linear, 100 % of the labels)"
+    assert out["a"]["correction"]["method"] == "Benjamini-Hochberg" and out["a"]["correction"]["families"] == {
+        "Table 1 (linear, 100 % of the labels)": 3}
+    assert stats["a"]["linear"]["1"]["auc"]["methods"]["y"]["vs_random_init"]["distinguishable"]  # input untouched
+    # another table is another family: p 0.04 alone stays an arrow there
+    alone = correct({"a": _table1({"y": 0.04}, fraction="0.1")}, 0.95)
+    assert alone["a"]["linear"]["0.1"]["auc"]["methods"]["y"]["vs_random_init"]["distinguishable"]

@@ -171,7 +171,8 @@ def test_a_verdict_rests_on_several_seeds_and_a_single_seed_board_draws_none(tmp
     for seed in (1, 2):
         _complete_run(cfg, seed=seed)
     md, _, _ = leaderboard.build(cfg, METHODS, TITLES, ZERO_SHOT)
-    assert ("**Verdict** (linear AUC at 100 % of the labels, 3 seeds, paired bootstrap at 95%): ETP is above random "
+    assert ("**Verdict** (linear AUC at 100 % of the labels, 3 seeds, paired bootstrap at 95%, false-discovery rate 5 % over Table 1): "
+            "ETP is above random "
             "init on 2 of 2 tasks. No method is below it on any task.") in md.splitlines()
     assert "One pre-training seed" not in md and "the mean over 3 pre-training seeds ± their sd" in md
 
@@ -449,7 +450,8 @@ def test_the_board_opens_with_its_headline_the_verdict_and_one_caveat(tmp_path):
     assert header == ["AUC (Δ vs random init)", "PTB-XL-like", "CPSC2018-like"]
     rows = [[c.strip() for c in ln.strip("|").split("|")] for ln in lines[4:6]]
     assert rows == [["Random init", "80.0", "80.0"], ["ETP", "90.0 (+10.0 ↑)", "90.0 (+10.0 ↑)"]]
-    assert lines[6] == ("**Verdict** (linear AUC at 100 % of the labels, 3 seeds, paired bootstrap at 95%): ETP is "
+    assert lines[6] == ("**Verdict** (linear AUC at 100 % of the labels, 3 seeds, paired bootstrap at 95%, false-discovery rate 5 % "
+                        "over Table 1): ETP is "
                         "above random init on 2 of 2 tasks. No method is below it on any task.")
     assert lines[7].startswith("**Synthetic data**") and "48 optimiser steps per method; 3 pre-training seeds" in \
         lines[7] and "[details.md](details.md)" in lines[7] and "](#about-these-numbers)" in lines[7]
@@ -492,7 +494,8 @@ def test_the_verdict_counts_each_method_s_tasks_in_words():
         results={("linear", m, t): [] for m in ["random_init", *marks] for t in "ab"}, external={},
         titles={"etp": "ETP", "cpc": "CPC", "byol": "BYOL", "simclr": "SimCLR"}, trained_seeds=3,
         methods=["random_init", *marks], level="95%")
-    assert verdict(board) == ("**Verdict** (linear AUC at 100 % of the labels, 3 seeds, paired bootstrap at 95%): ETP "
+    assert verdict(board) == ("**Verdict** (linear AUC at 100 % of the labels, 3 seeds, paired bootstrap at 95%, false-discovery rate "
+                              "5 % over Table 1): ETP "
                               "is above random init on 2 of 2 tasks; CPC on 1; no other method is on any. BYOL is "
                               "below it on 1 of 2 tasks; no other method is on any.")
 

@@ -15,8 +15,9 @@ repaired instead; see bootstrap_resamples). A resample is a row of multiplicitie
   of test records. Draws of a label fraction are shared by all methods and are averaged, not resampled.
 - Paired test of A against B: d_b = metric_A(b) - metric_B(b) on the same resamples; A and B are "not
   distinguishable" when the percentile interval of d contains 0; the two-sided p-value is
-  2 min(P(d <= 0), P(d >= 0)), with the +1 correction of a finite number of resamples. No correction for
-  multiple comparisons is applied (each mark answers one question: this row against one reference row).
+  2 min(P(d <= 0), P(d >= 0)), with the +1 correction of a finite number of resamples. The board corrects the
+  marks of each table together (benchmark.evaluate.multiplicity: Benjamini-Hochberg); this module's tests are
+  the uncorrected ones.
 """
 from __future__ import annotations
 

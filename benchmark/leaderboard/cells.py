@@ -63,6 +63,11 @@ def marked(values: list[float], cell: dict | None, method: str, with_ci: bool = 
     return f"{text} {mark(entry, method)}".rstrip()
 
 
+def fdr(level: str) -> str:
+    """The false-discovery rate of a table's arrows for a CI level written "95%": "5 %"."""
+    return f"{100 - float(str(level).rstrip('%')):g} %"
+
+
 def legend(level: str, seeds: int, external: bool) -> list[str]:
     """How to read every table of a board, said once. `seeds`: the pre-training seeds behind each trained row."""
     if seeds > 1:
@@ -76,7 +81,9 @@ def legend(level: str, seeds: int, external: bool) -> list[str]:
                  "cell).")
     lines = [cells,
              f"- Marks compare each row with random init (paired bootstrap, {level}): ↑ above it, ↓ below it, ≈ "
-             "not distinguishable from it; random init's own row has none.",
+             "not distinguishable from it; random init's own row has none. An arrow's test also passes the "
+             f"Benjamini-Hochberg procedure over every mark of its table, so at most {fdr(level)} of a table's arrows "
+             "are expected to be false (docs/evaluation.md, \"Marks\").",
              "- **Bold**: the best row of the column, only when the paired bootstrap tells it apart from the "
              "runner-up; when it cannot, no row is bold.",
              "- *(ref.)*: the ETP paper's number for that method on the full dataset, for comparison; never ours."]

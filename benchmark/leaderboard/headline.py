@@ -5,7 +5,7 @@ legend, full tables) follows it; the per-fraction and per-class tables live in d
 from __future__ import annotations
 
 from benchmark.evaluate.compare import BASELINE, method_order
-from benchmark.leaderboard.cells import mark
+from benchmark.leaderboard.cells import fdr, mark
 
 DETAILS = "details.md"   # beside leaderboard.md: Table 1b and the per-class zero-shot tables
 ABOUT = "about-these-numbers"   # the anchor of the board's provenance section (header.header)
@@ -87,7 +87,8 @@ def verdict(board) -> str:
 
     below = said("↓", "below")
     return (f"**Verdict** (linear AUC at 100 % of the labels, {board.trained_seeds} seeds, paired bootstrap at "
-            f"{board.level}): {said('↑', 'above')}. {below[0].upper()}{below[1:]}.")
+            f"{board.level}, false-discovery rate {fdr(board.level)} over Table 1): {said('↑', 'above')}. "
+            f"{below[0].upper()}{below[1:]}.")
 
 
 def caveat(board, details: str = DETAILS) -> str:
@@ -144,7 +145,7 @@ def caption(board) -> str:
     on = f" on {titles[0].split(' ', 1)[0]}'s tasks" if shortened else ""
     return (f"Linear-probe macro AUC (%){on} at 100 % of the training labels, mean over seeds; in brackets its "
             "difference from random init: **↑ above**, **↓ below**, **≈ not distinguishable** (paired bootstrap, "
-            f"{board.level}).")
+            f"{board.level}; false-discovery rate {fdr(board.level)} over the table's marks).")
 
 
 def section(board, details: str = DETAILS) -> str:
