@@ -156,6 +156,20 @@ def cmd_publish(args):
           file=sys.stderr)
 
 
+@command("verify", config=False, arguments=(
+    ("--board", dict(default=None, help="a published board's leaderboard.json (default: the demo's)")),
+    ("--method", dict(default=None, help="the method to re-run (default: ETP, else the board's first trained one)")),
+    ("--seed", dict(type=int, default=None, help="its seed (default: the first)")),
+    ("--scratch", dict(default=None, help="where the re-run writes (default: results/verify/<preset>_<method>_seed<seed>)")),
+    ("--cores", dict(type=int, default=2, help="cores for the re-run's Snakemake")),
+), help="re-run one method and seed of a published board from the raw data and compare every number bit for bit")
+def cmd_verify(args):
+    from benchmark.verify import DEFAULT_BOARD, verify
+
+    if not verify(args.board or DEFAULT_BOARD, args.method, args.seed, args.scratch, args.cores):
+        sys.exit(1)
+
+
 @command("methods", arguments=(
     ("--check", dict(nargs="*", metavar="NAME", default=None,
                      help="build each named method folder (all when none is named) on a tiny batch and run one "

@@ -310,3 +310,31 @@ def test_a_placebo_gets_no_arrow_in_the_headline(tmp_path):
     print(f"placebo arrows over every linear table: {before[0]} of {before[1]} uncorrected, {after[0]} of {after[1]} "
           "with Benjamini-Hochberg")
     assert after[0] <= before[0]
+
+
+@pytest.mark.slow
+def test_verify_re_runs_a_method_and_seed_bit_for_bit_and_names_a_changed_cell(tmp_path):
+    cfg = tiny_config_dict(tmp_path, methods=["random_init", "simclr"])
+    cfg["evaluation"].update(zeroshot_tasks=["synth_ptbxl_super"])
+    preset = tmp_path / "preset.yaml"
+    preset.write_text(yaml.safe_dump(cfg))
+    (tmp_path / "work").mkdir()
+    first = subprocess.run(snakemake(tmp_path / "work", preset), capture_output=True, text=True, timeout=1800)
+    assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
+    board = tmp_path / "results" / "leaderboard.json"
+    verify = [sys.executable, "-m", "benchmark", "verify", "--board", str(board), "--scratch", str(tmp_path / "v")]
+    same = subprocess.run(verify, capture_output=True, text=True, timeout=1800, cwd=REPO)
+    # simclr is the board's trained method; its linear (2 tasks x 3 label fractions x AUC, F1) has 12 numbers
+    assert same.returncode == 0, same.stdout[-3000:] + same.stderr[-3000:]
+    assert f"{board}: simclr seed 0\n12 of 12 cells identical" in same.stdout
+    published = json.loads(board.read_text())
+    row = next(r for r in published["linear"] if r["method"] == "simclr" and r["task"] == "synth_cpsc")
+    row["fractions"]["1"]["auc"] += 1e-6
+    changed = tmp_path / "changed.json"
+    changed.write_text(json.dumps(published))
+    differs = subprocess.run([*verify[:4], "--board", str(changed), *verify[6:]], capture_output=True, text=True,
+                             timeout=1800, cwd=REPO)
+    assert differs.returncode == 1
+    assert "11 of 12 cells identical" in differs.stdout
+    assert f"  linear synth_cpsc fraction 1 auc: published {row['fractions']['1']['auc']!r}, here " in differs.stdout
+    assert "environment that differs: none recorded" in differs.stdout

@@ -182,22 +182,32 @@ def commit_groups(board: Board) -> list[dict]:
     return [{"commits": list(c), "methods": ms} for c, ms in groups.items()]
 
 
+def result_rows(kind: str, result: dict) -> list[dict]:
+    """The numbers of one metrics file as rows of leaderboard.json: one linear row (AUC and F1 at every label
+    fraction), or one zero-shot row per class and the average. `python -m benchmark verify` compares these."""
+    if kind == "linear":
+        m = result["metrics"]
+        return [{"auc": m["auc"], "f1": m["f1"],
+                 "fractions": {f: {"auc": v["auc"], "f1": v["f1"]} for f, v in m.get("fractions", {}).items()}}]
+    per_class = {**result["metrics"]["per_class"], "Average": result["metrics"]["average"]}
+    return [{"class": c, **v} for c, v in per_class.items()]
+
+
 def _machine_rows(board: Board) -> dict:
-    """Every number of the tables, one row per (method, task, seed[, class]), for leaderboard.json."""
-    linear, zeroshot = [], []
+    """Every number of the tables, one row per (method, task, seed[, class]), for leaderboard.json; and the
+    environment each (method, seed) was pre-trained and evaluated in (what verify names when a number differs)."""
+    rows: dict[str, list] = {"linear": [], "zeroshot": []}
+    environments: dict[str, dict] = {}
     for (kind, m, t), runs in board.results.items():
         for r in runs:
             common = {"method": m, "task": t, "seed": r["seed"], "steps": r["provenance"].get("pretrain_steps"),
                       "external": m in board.external, "stale": (kind, m, t, r["seed"]) in board.stale,
                       "commits": sorted({e.get("commit") or "unknown" for e in (r.get("code") or {}).values()})}
-            if kind == "linear":
-                linear.append({**common, "auc": r["metrics"]["auc"], "f1": r["metrics"]["f1"],
-                               "fractions": {f: {"auc": v["auc"], "f1": v["f1"]}
-                                             for f, v in r["metrics"].get("fractions", {}).items()}})
-            else:
-                per_class = {**r["metrics"]["per_class"], "Average": r["metrics"]["average"]}
-                zeroshot += [{**common, "class": c, **v} for c, v in per_class.items()]
-    return {"linear": linear, "zeroshot": zeroshot}
+            rows[kind] += [{**common, **row} for row in result_rows(kind, r)]
+            environments.setdefault(m, {}).setdefault(str(r["seed"]), {
+                "pretrain": r["provenance"].get("pretrain_environment"),
+                "eval": r["provenance"].get("eval_environment")})
+    return {**rows, "environments": environments}
 
 
 def build(config: dict, methods: list[str], titles: dict[str, str], zero_shot: list[str],
@@ -222,6 +232,7 @@ def build(config: dict, methods: list[str], titles: dict[str, str], zero_shot: l
         "external_io": board.external_io, "left_out": board.left_out, "methods_dir": _methods_dir(config),
         "stats": board.stats, "results_dir": str(paths.results(config)), "config_hash": preset_hash(config),
         "settings_file": os.environ.get("BENCHMARK_SETTINGS"), "methods": list(methods),
+        "settings": config,   # everything the run was made with: `python -m benchmark verify` re-runs from it
         "command": command or os.environ.get("BENCHMARK_INVOCATION", "(not run by snakemake)"),
         "pretrain_commands": pretrain_commands,  # the commands the pre-trainings ran under, when other
         # every step the board rests on (rows, statistics, figures, the board itself), with the commit it ran at
