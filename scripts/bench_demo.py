@@ -3,6 +3,7 @@
     python scripts/bench_demo.py [--cores N] [--keep DIR]     # fresh `git clone` of HEAD, then the demo there
     python scripts/bench_demo.py --in-place                   # this working tree, after deleting results/demo
     python scripts/bench_demo.py --in-place --seeds 0 1 2     # the three-seed run the published demo board comes from
+    python scripts/bench_demo.py --config kernels=native      # the same with other settings (snakemake --config)
 
 Default: the repository's HEAD is cloned into a new folder (committed leaderboard.md and all, nothing else:
 uncommitted edits are not measured) and `snakemake --cores all --configfile config/demo.yaml` is run inside
@@ -51,11 +52,14 @@ def main() -> int:
     ap.add_argument("--keep", help="clone into this (new) folder instead of a temporary one")
     ap.add_argument("--in-place", action="store_true", help="run in this working tree (deletes results/demo first)")
     ap.add_argument("--seeds", type=int, nargs="+", help="pre-training seeds (the published demo board: 0 1 2)")
+    ap.add_argument("--config", nargs="+", default=[], metavar="KEY=VALUE",
+                    help="further settings for snakemake's --config, e.g. kernels=native (the portable/native ratio)")
     args = ap.parse_args()
     command = [sys.executable, *COMMAND]
     command[command.index("--cores") + 1] = args.cores
-    if args.seeds:
-        command += ["--config", f"seeds=[{','.join(map(str, args.seeds))}]"]
+    settings = args.config + ([f"seeds=[{','.join(map(str, args.seeds))}]"] if args.seeds else [])
+    if settings:
+        command += ["--config", *settings]
     if args.in_place:
         where = REPO
         shutil.rmtree(REPO / "results" / "demo", ignore_errors=True)
