@@ -1,16 +1,16 @@
 """How far a preset's numbers and verdicts move between two machines, measured as two CPU code paths of this one.
 
-    # the same preset twice, the second with torch's, oneDNN's and MKL's kernels limited to AVX2
+    # the same preset twice: on the portable kernels (the default) and on this machine's own (kernels: native)
     snakemake --cores 2 --configfile config/demo.yaml --config 'seeds=[0,1,2]'
-    ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 snakemake --cores 2 \
-        --configfile config/demo.yaml --config 'seeds=[0,1,2]' results_dir=results/demo_avx2 \
-        cache_dir=results/cache_avx2
-    python scripts/cross_path_spread.py --preset config/demo.yaml --a results/demo --b results/demo_avx2 --write
+    snakemake --cores 2 --configfile config/demo.yaml --config 'seeds=[0,1,2]' kernels=native \
+        results_dir=results/demo_native cache_dir=results/cache_native
+    python scripts/cross_path_spread.py --preset config/demo.yaml --a results/demo --b results/demo_native --write
 
 Compares every cell of the two boards (linear macro AUC and F1 at each label fraction, zero-shot AUC, ACC and F1
 per class and on average), per seed and as the mean over seeds, and every ↑ / ↓ / ≈ mark against random init:
-the marks of the several-seed boards (the compare step's statistics), and those a one-seed board of each seed would
-show (the same statistics recomputed from that seed's test scores alone). Prints a summary and, with --write,
+the marks of the several-seed boards (the compare step's statistics: each test on its own, and as the boards show them,
+each table's marks corrected by Benjamini-Hochberg), and those a one-seed board of each seed would show (the same
+statistics recomputed from that seed's test scores alone, uncorrected). Prints a summary and, with --write,
 stores it in benchmark/reference/cross_path_spread.json, which single-seed boards quote.
 """
 from __future__ import annotations
@@ -27,6 +27,7 @@ sys.path.insert(0, str(REPO))
 
 from benchmark import paths  # noqa: E402
 from benchmark.config import load_config  # noqa: E402
+from benchmark.evaluate import multiplicity  # noqa: E402
 from benchmark.evaluate.compare import compare_linear, compare_zeroshot  # noqa: E402
 from benchmark.io import read_json, write_json  # noqa: E402
 from benchmark.leaderboard.cells import mark  # noqa: E402
@@ -78,10 +79,13 @@ def marks_of(stats: dict, kind: str, task: str) -> dict[tuple, str]:
     return out
 
 
-def marks(config: dict, board: dict, seeds: dict[str, list[int]] | None = None) -> dict[tuple, str]:
-    """Every mark of a run: from its statistics files, or recomputed for `seeds` (e.g. one seed per method)."""
-    out = {}
+def marks(config: dict, board: dict, seeds: dict[str, list[int]] | None = None, corrected: bool = False
+          ) -> dict[tuple, str]:
+    """Every mark of a run: from its statistics files, or recomputed for `seeds` (e.g. one seed per method);
+    `corrected`: as the board shows them, each table's marks by Benjamini-Hochberg (benchmark.evaluate.multiplicity),
+    else each test on its own."""
     external = list(board.get("external", {}))
+    per_task: dict[str, dict] = {}
     for kind in ("linear", "zeroshot"):
         for t in config["evaluation"][f"{kind}_tasks"]:
             if seeds is None:
@@ -95,7 +99,14 @@ def marks(config: dict, board: dict, seeds: dict[str, list[int]] | None = None) 
                 first = next(iter(zs))
                 classes = read_json(paths.metrics(config, kind, first, zs[first][0], t))["classes"]
                 stats = compare_zeroshot(config, t, zs, classes, external)
-            out.update(marks_of(stats, kind, t))
+            per_task.setdefault(t, {"task": t})[kind] = stats
+    if corrected:
+        per_task = multiplicity.correct(per_task, config["evaluation"]["bootstrap"]["level"])
+    out = {}
+    for t, st in per_task.items():
+        for kind in ("linear", "zeroshot"):
+            if kind in st:
+                out.update(marks_of(st[kind], kind, t))
     return out
 
 
@@ -119,6 +130,16 @@ def summary(values: list[float]) -> dict:
 
 def changed(a: dict, b: dict) -> list[str]:
     return [f"{' '.join(map(str, k))}: {a[k]} -> {b.get(k, '(none)')}" for k in sorted(a) if a[k] != b.get(k)]
+
+
+def changed_at(a: dict, b: dict, fraction: str) -> dict:
+    """Marks of the linear tables at one label fraction: how many, and how many changed."""
+    keys = [k for k in a if k[0] == "linear" and str(k[2]) == fraction]
+    return {"verdicts": len(keys), "verdicts_changed": sum(a[k] != b.get(k) for k in keys)}
+
+
+def arrows(marks: dict) -> int:
+    return sum(v in ("↑", "↓") for v in marks.values())
 
 
 def seed_key(group: tuple, seed: int) -> tuple:
@@ -178,6 +199,7 @@ def main(argv=None) -> int:
     sds = [100 * statistics.stdev([va[seed_key(g, s)] for s in seeds]) for g in groups
            if len(seeds) > 1 and all(seed_key(g, s) in va for s in seeds)]
     pooled_a, pooled_b = marks(ca, ba), marks(cb, bb)
+    board_a, board_b = marks(ca, ba, corrected=True), marks(cb, bb, corrected=True)
     single = {"verdicts": 0, "verdicts_changed": 0, "changed": []}
     for s in seeds:
         one_seed = {m: [s] for m, ss in ba["seeds"].items() if s in ss}
@@ -193,7 +215,13 @@ def main(argv=None) -> int:
               "cells_per_seed": len(common) // len(seeds),
               "single_seed": {**summary(one), **single},
               "seed_mean": {**summary(pooled), "verdicts": len(pooled_a), "verdicts_changed":
-                            len(changed(pooled_a, pooled_b)), "changed": changed(pooled_a, pooled_b)},
+                            len(changed(pooled_a, pooled_b)), "at_all_labels": changed_at(pooled_a, pooled_b, "1"),
+                            "arrows": [arrows(pooled_a), arrows(pooled_b)], "changed": changed(pooled_a, pooled_b)},
+              # the marks as the boards show them: each table corrected by Benjamini-Hochberg
+              "seed_mean_corrected": {"verdicts": len(board_a), "verdicts_changed": len(changed(board_a, board_b)),
+                                      "at_all_labels": changed_at(board_a, board_b, "1"),
+                                      "arrows": [arrows(board_a), arrows(board_b)],
+                                      "changed": changed(board_a, board_b)},
               "between_seeds": {"median_sd": round(statistics.median(sds), 2) if sds else None,
                                 "max_sd": round(max(sds), 2) if sds else None}}
     if args.cells:
