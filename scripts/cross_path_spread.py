@@ -79,11 +79,9 @@ def marks_of(stats: dict, kind: str, task: str) -> dict[tuple, str]:
     return out
 
 
-def marks(config: dict, board: dict, seeds: dict[str, list[int]] | None = None, corrected: bool = False
-          ) -> dict[tuple, str]:
-    """Every mark of a run: from its statistics files, or recomputed for `seeds` (e.g. one seed per method);
-    `corrected`: as the board shows them, each table's marks by Benjamini-Hochberg (benchmark.evaluate.multiplicity),
-    else each test on its own."""
+def task_stats(config: dict, board: dict, seeds: dict[str, list[int]] | None = None) -> dict[str, dict]:
+    """task -> {"linear": ..., "zeroshot": ...} statistics of a run: from its statistics files, or recomputed for
+    `seeds` (e.g. one seed per method)."""
     external = list(board.get("external", {}))
     per_task: dict[str, dict] = {}
     for kind in ("linear", "zeroshot"):
@@ -100,14 +98,14 @@ def marks(config: dict, board: dict, seeds: dict[str, list[int]] | None = None, 
                 classes = read_json(paths.metrics(config, kind, first, zs[first][0], t))["classes"]
                 stats = compare_zeroshot(config, t, zs, classes, external)
             per_task.setdefault(t, {"task": t})[kind] = stats
-    if corrected:
-        per_task = multiplicity.correct(per_task, config["evaluation"]["bootstrap"]["level"])
-    out = {}
-    for t, st in per_task.items():
-        for kind in ("linear", "zeroshot"):
-            if kind in st:
-                out.update(marks_of(st[kind], kind, t))
-    return out
+    return per_task
+
+
+def marks(per_task: dict[str, dict]) -> dict[tuple, str]:
+    """Every mark of a run's statistics (task_stats), each test on its own unless the statistics were corrected
+    (benchmark.evaluate.multiplicity.correct: as the board draws them)."""
+    return {key: m for t, st in per_task.items() for kind in ("linear", "zeroshot") if kind in st
+            for key, m in marks_of(st[kind], kind, t).items()}
 
 
 def code_path(config: dict, board: dict) -> str:
@@ -132,14 +130,13 @@ def changed(a: dict, b: dict) -> list[str]:
     return [f"{' '.join(map(str, k))}: {a[k]} -> {b.get(k, '(none)')}" for k in sorted(a) if a[k] != b.get(k)]
 
 
-def changed_at(a: dict, b: dict, fraction: str) -> dict:
-    """Marks of the linear tables at one label fraction: how many, and how many changed."""
-    keys = [k for k in a if k[0] == "linear" and str(k[2]) == fraction]
-    return {"verdicts": len(keys), "verdicts_changed": sum(a[k] != b.get(k) for k in keys)}
-
-
-def arrows(marks: dict) -> int:
-    return sum(v in ("↑", "↓") for v in marks.values())
+def mark_changes(a: dict, b: dict) -> dict:
+    """How the marks of run a differ from run b's: all of them, those at 100 % of the labels (Table 1), the arrows
+    each run shows, and every changed mark."""
+    table1 = [k for k in a if k[0] == "linear" and str(k[2]) == "1"]
+    return {"verdicts": len(a), "verdicts_changed": len(changed(a, b)),
+            "at_all_labels": {"verdicts": len(table1), "verdicts_changed": sum(a[k] != b.get(k) for k in table1)},
+            "arrows": [sum(v in ("↑", "↓") for v in m.values()) for m in (a, b)], "changed": changed(a, b)}
 
 
 def seed_key(group: tuple, seed: int) -> tuple:
@@ -198,12 +195,14 @@ def main(argv=None) -> int:
     pooled = [100 * abs(seed_mean(va, g, seeds) - seed_mean(vb, g, seeds)) for g in groups]
     sds = [100 * statistics.stdev([va[seed_key(g, s)] for s in seeds]) for g in groups
            if len(seeds) > 1 and all(seed_key(g, s) in va for s in seeds)]
-    pooled_a, pooled_b = marks(ca, ba), marks(cb, bb)
-    board_a, board_b = marks(ca, ba, corrected=True), marks(cb, bb, corrected=True)
+    stats_a, stats_b = task_stats(ca, ba), task_stats(cb, bb)
+    pooled_a, pooled_b = marks(stats_a), marks(stats_b)
+    level = ca["evaluation"]["bootstrap"]["level"]
+    board_a, board_b = (marks(multiplicity.correct(st, level)) for st in (stats_a, stats_b))
     single = {"verdicts": 0, "verdicts_changed": 0, "changed": []}
     for s in seeds:
         one_seed = {m: [s] for m, ss in ba["seeds"].items() if s in ss}
-        ma, mb = marks(ca, ba, one_seed), marks(cb, bb, one_seed)
+        ma, mb = marks(task_stats(ca, ba, one_seed)), marks(task_stats(cb, bb, one_seed))
         single["verdicts"] += len(ma)
         diff = changed(ma, mb)
         single["verdicts_changed"] += len(diff)
@@ -214,14 +213,9 @@ def main(argv=None) -> int:
               "commands": [ba["command"], bb["command"]], "paths": names, "seeds": seeds,
               "cells_per_seed": len(common) // len(seeds),
               "single_seed": {**summary(one), **single},
-              "seed_mean": {**summary(pooled), "verdicts": len(pooled_a), "verdicts_changed":
-                            len(changed(pooled_a, pooled_b)), "at_all_labels": changed_at(pooled_a, pooled_b, "1"),
-                            "arrows": [arrows(pooled_a), arrows(pooled_b)], "changed": changed(pooled_a, pooled_b)},
+              "seed_mean": {**summary(pooled), **mark_changes(pooled_a, pooled_b)},
               # the marks as the boards show them: each table corrected by Benjamini-Hochberg
-              "seed_mean_corrected": {"verdicts": len(board_a), "verdicts_changed": len(changed(board_a, board_b)),
-                                      "at_all_labels": changed_at(board_a, board_b, "1"),
-                                      "arrows": [arrows(board_a), arrows(board_b)],
-                                      "changed": changed(board_a, board_b)},
+              "seed_mean_corrected": mark_changes(board_a, board_b),
               "between_seeds": {"median_sd": round(statistics.median(sds), 2) if sds else None,
                                 "max_sd": round(max(sds), 2) if sds else None}}
     if args.cells:
